@@ -1,0 +1,128 @@
+"""Value keys: how prose, transcripts and widgets name a published number, and how it is evaluated.
+
+Key grammar (dots separate parts; catalog ids may themselves contain dots):
+
+* ``gpu.<gpu-id>.<field>``     a catalog field (an input) or a quantity the ``gpu`` calculation derives from it
+* ``model.<model-id>.<field>`` a catalog field (an input) or a quantity the ``model`` calculation derives
+* ``<scenario>.<field>``       a declared scenario input, or an output of the scenario's calculation
+
+Every :class:`Value` says whether it was computed (with its formula and substitution) or declared (with its source).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from functools import lru_cache
+from typing import Any
+
+from . import catalog, scenarios as scenario_data
+from .errors import InputError
+from .formatting import format_quantity, unit_for_field
+from .scenarios import Scenario
+
+
+class UnknownValueKey(ValueError):
+    """A value key that does not resolve; the message names the key and what was expected."""
+
+
+@dataclass(frozen=True)
+class Value:
+    key: str
+    raw: Any  # the number (or text) exactly as the model returns or the data file declares it
+    field: str  # the field name, whose suffix carries the unit (``ttft_ms``)
+    kind: str  # "computed" or "input"
+    explanation: str  # for computed: formula = substitution = result; for input: its source
+    derivation: dict | None = None
+
+    @property
+    def numeric(self) -> bool:
+        return isinstance(self.raw, (int, float)) and not isinstance(self.raw, bool)
+
+    def text(self, *, unit: str | None = None, digits: int = 3, plain: bool = False) -> str:
+        """The value as a reader sees it; ``unit`` forces a unit symbol ("GiB", "ms")."""
+        if not self.numeric:
+            return str(self.raw)
+        family, scale = unit_for_field(self.field)
+        return format_quantity(self.raw * scale, family, digits=digits, force=unit, plain=plain)
+
+    def to_ledger(self, text: str) -> dict:
+        entry = {"value": self.raw, "text": text, "kind": self.kind}
+        entry["formula" if self.kind == "computed" else "source"] = self.explanation
+        return entry
+
+
+@lru_cache(maxsize=512)
+def _run_cached(calculation: str, params_json: str) -> str:
+    from . import api  # imported late: api imports the physics modules, which may import values helpers
+
+    return api.run(calculation, params_json)
+
+
+def run_calculation(calculation: str, params: Mapping[str, Any]) -> dict:
+    """Run a registered calculation and return its result, raising ValueError with the API's message on error."""
+    answer = json.loads(_run_cached(calculation, json.dumps(dict(params), sort_keys=True)))
+    if "error" in answer:
+        error = answer["error"]
+        raise InputError(error.get("field", "?"), error.get("message", "failed"))
+    return answer
+
+
+def _computed(key: str, field: str, answer: dict, context: str) -> Value:
+    if field not in answer or field in {"derivations", "warnings", "display"}:
+        available = sorted(k for k, v in answer.items() if isinstance(v, (int, float, str)) and not isinstance(v, bool))
+        raise UnknownValueKey(f"value key {key!r}: {context} has no output {field!r}; available: {', '.join(available)}")
+    derivation = (answer.get("derivations") or {}).get(field)
+    if derivation:
+        explanation = f"{derivation['quantity']} = {derivation['formula']} = {derivation['substitution']} = {derivation['result_text']}"
+    else:
+        explanation = f"computed by the model's '{context}' calculation"
+    return Value(key, answer[field], field, "computed", explanation, derivation)
+
+
+def _catalog_value(key: str, prefix: str, ident: str, field: str) -> Value:
+    spec = catalog.gpu(ident) if prefix == "gpu" else catalog.model(ident)
+    declared = {f.name for f in fields(spec)}
+    if field.startswith("peak_") and field.endswith("_flops_per_s") and prefix == "gpu":
+        dtype = field[len("peak_") : -len("_flops_per_s")]
+        if dtype in spec.peak_flops_per_s:
+            return Value(key, spec.peak_flops_per_s[dtype], field, "input", spec.source.describe())
+    if field in declared and field not in {"source", "price_source", "moe", "mla", "peak_flops_per_s"}:
+        source = spec.price_source if prefix == "gpu" and field.startswith("price_") else spec.source
+        return Value(key, getattr(spec, field), field, "input", source.describe())
+    for part in ("moe", "mla"):
+        sub = getattr(spec, part, None)
+        if sub is not None and field.startswith(part + "_") and hasattr(sub, field[len(part) + 1 :]):
+            return Value(key, getattr(sub, field[len(part) + 1 :]), field, "input", spec.source.describe())
+    answer = run_calculation(prefix, {prefix: ident})
+    return _computed(key, field, answer, f"{prefix} {ident}")
+
+
+def evaluate(key: str, extra: Mapping[str, Scenario] | None = None) -> Value:
+    """Resolve a value key. ``extra`` adds scenarios declared outside the model (transcripts, companies)."""
+    if not isinstance(key, str) or key.count(".") < 1:
+        raise UnknownValueKey(f"value key {key!r}: expected '<scenario>.<field>', 'gpu.<id>.<field>' or 'model.<id>.<field>'")
+    head, rest = key.split(".", 1)
+    if head in {"gpu", "model"}:
+        if "." not in rest:
+            raise UnknownValueKey(f"value key {key!r}: expected '{head}.<id>.<field>'")
+        ident, field = rest.rsplit(".", 1)
+        try:
+            return _catalog_value(key, head, ident, field)
+        except InputError as error:
+            raise UnknownValueKey(f"value key {key!r}: {error}") from None
+    table = dict(scenario_data.builtin())
+    table.update(extra or {})
+    if head not in table:
+        raise UnknownValueKey(f"value key {key!r}: unknown scenario {head!r}; known: {', '.join(sorted(table))}")
+    scenario = table[head]
+    field = rest
+    declared = scenario.input(field)
+    if declared is not None:
+        return Value(key, declared.value, field, "input", f"scenario '{scenario.name}' ({scenario.origin}): {declared.source}")
+    try:
+        answer = run_calculation(scenario.calculation, scenario.params())
+    except InputError as error:
+        raise UnknownValueKey(f"value key {key!r}: scenario {scenario.name!r} fails to evaluate: {error}") from None
+    return _computed(key, field, answer, f"{scenario.calculation} for scenario {scenario.name}")
