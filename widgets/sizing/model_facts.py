@@ -26,10 +26,10 @@ def model_facts(params: dict[str, Any]) -> dict[str, Any]:
         "derivations": {"params": params_derivation(m)},
     }
     for precision in catalog.precisions().values():
-        field = f"kv_bytes_per_token_{precision.id}"
+        field = f"kv_{precision.id}_bytes_per_token"
         result[field] = kv_bytes_per_token(m, precision.bytes_per_value)
         result["derivations"][field] = kv_derivation(m, precision.bytes_per_value, precision.id)
-        weights_field = f"weights_bytes_{precision.id}"
+        weights_field = f"weights_{precision.id}_bytes"
         result[weights_field] = counts.total * precision.bytes_per_value
         result["derivations"][weights_field] = Derivation(
             f"weights ({m.name}, {precision.id})",
