@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import catalog
-from .architecture import kv_bytes_per_token, kv_derivation, param_counts, params_derivation
+from .architecture import kv_bytes_per_token, kv_derivation, kv_values_per_token, param_counts, params_derivation
 from .derivation import Derivation, num
 from .registry import calculation
 from .validation import reject_unknown
@@ -25,6 +25,15 @@ def model_facts(params: dict[str, Any]) -> dict[str, Any]:
         "params_count_error": counts.total / m.published_params - 1.0,
         "derivations": {"params": params_derivation(m)},
     }
+    mha_values = 2 * m.layers * m.heads * m.head_dim
+    result["kv_saving_vs_mha_x"] = mha_values / kv_values_per_token(m)
+    result["derivations"]["kv_saving_vs_mha_x"] = Derivation(
+        f"KV cache saved by {'MLA' if m.mla else 'grouped-query attention'} ({m.name})",
+        "(2 × layers × heads × head_dim) ÷ (values the model actually caches per token)",
+        f"(2 × {num(m.layers)} × {num(m.heads)} × {num(m.head_dim)}) ÷ {num(kv_values_per_token(m))}",
+        result["kv_saving_vs_mha_x"],
+        "multiplier",
+    )
     for precision in catalog.precisions().values():
         field = f"kv_{precision.id}_bytes_per_token"
         result[field] = kv_bytes_per_token(m, precision.bytes_per_value)

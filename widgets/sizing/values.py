@@ -4,6 +4,7 @@ Key grammar (dots separate parts; catalog ids may themselves contain dots):
 
 * ``gpu.<gpu-id>.<field>``     a catalog field (an input) or a quantity the ``gpu`` calculation derives from it
 * ``model.<model-id>.<field>`` a catalog field (an input) or a quantity the ``model`` calculation derives
+* ``precision.<id>.<field>``   a precision's declared field (``bytes_per_value``, ``compute_dtype``)
 * ``<scenario>.<field>``       a declared scenario input, or an output of the scenario's calculation
 
 Every :class:`Value` says whether it was computed (with its formula and substitution) or declared (with its source).
@@ -104,6 +105,15 @@ def evaluate(key: str, extra: Mapping[str, Scenario] | None = None) -> Value:
     if not isinstance(key, str) or key.count(".") < 1:
         raise UnknownValueKey(f"value key {key!r}: expected '<scenario>.<field>', 'gpu.<id>.<field>' or 'model.<id>.<field>'")
     head, rest = key.split(".", 1)
+    if head == "precision":
+        ident, _, field = rest.partition(".")
+        try:
+            spec = catalog.precision(ident, field="precision")
+        except InputError as error:
+            raise UnknownValueKey(f"value key {key!r}: {error}") from None
+        if field not in {"bytes_per_value", "compute_dtype"}:
+            raise UnknownValueKey(f"value key {key!r}: a precision has 'bytes_per_value' and 'compute_dtype'")
+        return Value(key, getattr(spec, field), "bytes" if field == "bytes_per_value" else field, "input", spec.source.describe())
     if head in {"gpu", "model"}:
         if "." not in rest:
             raise UnknownValueKey(f"value key {key!r}: expected '{head}.<id>.<field>'")
