@@ -107,6 +107,32 @@ def parse_scenarios(document: Any, origin: str) -> dict[str, Scenario]:
 
 @cache
 def builtin() -> dict[str, Scenario]:
-    """The scenarios that ship with the model (data/scenarios.json)."""
-    text = resources.files("sizing").joinpath("data").joinpath("scenarios.json").read_text(encoding="utf-8")
-    return parse_scenarios(json.loads(text), "scenarios.json")
+    """The scenarios that ship with the model: data/scenarios.json plus every data/scenarios/*.json.
+
+    Each chapter or module keeps its scenarios in its own file; a name declared twice is an error.
+    """
+    data = resources.files("sizing").joinpath("data")
+    sources = [("scenarios.json", data.joinpath("scenarios.json"))]
+    folder = data.joinpath("scenarios")
+    if folder.is_dir():
+        sources += sorted((f"scenarios/{item.name}", item) for item in folder.iterdir() if item.name.endswith(".json"))
+    found: dict[str, Scenario] = {}
+    problems: list[str] = []
+    for origin, item in sources:
+        try:
+            document = json.loads(item.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as error:
+            problems.append(f"{origin}: not valid JSON ({error})")
+            continue
+        try:
+            table = parse_scenarios(document, origin)
+        except ScenarioError as error:
+            problems.extend(error.problems)
+            continue
+        for name, scenario in table.items():
+            if name in found:
+                problems.append(f"{origin}: scenario {name!r} is already declared in {found[name].origin}")
+            found[name] = scenario
+    if problems:
+        raise ScenarioError(problems)
+    return found
