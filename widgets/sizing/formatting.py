@@ -176,6 +176,7 @@ _FIELD_SUFFIXES: tuple[tuple[str, str, float], ...] = (
     ("_ms", "s", 1e-3),
     ("_us", "s", 1e-6),
     ("_s", "s", 1.0),
+    ("_minutes", "s", 60.0),
     ("_hours", "s", 3600.0),
     ("_days", "s", 86400.0),
     ("_tokens", "tokens", 1.0),
