@@ -79,6 +79,8 @@ def _exact_whole(value: float) -> str:
 
 
 def _pick_rung(value: float, ladder: tuple[tuple[str, float], ...], digits: int) -> tuple[str, float]:
+    if value == 0:
+        return next(((symbol, size) for symbol, size in ladder if size == 1.0), ladder[0])
     chosen = ladder[0]
     for symbol, size in ladder:
         # Step up once the number would read 1,000 or more of the smaller unit (after rounding).
