@@ -20,6 +20,7 @@ _ID = re.compile(r"^[a-z0-9][a-z0-9.\-]*$")
 _DATE = re.compile(r"^\d{4}-\d{2}(-\d{2})?$")
 COMPUTE_DTYPES = ("fp32", "bf16", "fp8", "int8", "fp4")
 INTERCONNECTS = ("nvlink3", "nvlink4", "nvlink5", "pcie4", "pcie5", "infinity-fabric", "ici")
+GENERATIONS = ("ampere", "ada", "hopper", "blackwell", "cdna3", "tpu-v5")
 
 
 class CatalogError(ValueError):
@@ -125,6 +126,9 @@ def _parse_gpu(where: str, record: dict, problems: list[str]) -> GpuSpec:
             clean_peaks[dtype] = float(value)
     if peaks and "bf16" not in peaks:
         c.fail("peak_flops_per_s.bf16", "is missing (every accelerator needs a BF16/FP16 peak)")
+    generation = c.get("generation", "str", default="")
+    if generation and generation not in GENERATIONS:
+        c.fail("generation", f"unknown generation {generation!r}; expected one of {', '.join(GENERATIONS)}")
     kind = c.get("interconnect_kind", "str", default="")
     if kind and kind not in INTERCONNECTS:
         c.fail("interconnect_kind", f"unknown kind {kind!r}; expected one of {', '.join(INTERCONNECTS)}")
@@ -136,7 +140,7 @@ def _parse_gpu(where: str, record: dict, problems: list[str]) -> GpuSpec:
         id=c.get("id", "id", default="?"),
         name=c.get("name", "str", default=""),
         vendor=c.get("vendor", "str", default=""),
-        generation=c.get("generation", "str", default=""),
+        generation=generation,
         memory_bytes=c.get("memory_bytes", "int", default=1),
         hbm_bandwidth_bytes_per_s=float(c.get("hbm_bandwidth_bytes_per_s", "positive", default=1.0)),
         peak_flops_per_s=clean_peaks,
