@@ -23,6 +23,7 @@ experts, so fewer distinct experts are touched than this estimate).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -53,19 +54,32 @@ class StepTraffic:
         return self.flops / self.weight_bytes
 
 
-def step_traffic(m: ModelSpec, tokens: float, bytes_per_weight: float) -> StepTraffic:
-    """Weight bytes and FLOPs of one forward step over ``tokens`` tokens (decode: one per sequence)."""
+def weight_read_function(m: ModelSpec, bytes_per_weight: float) -> Callable[[float], tuple[float, float]]:
+    """A fast ``tokens -> (weight bytes read, experts touched per MoE layer)`` for one model and precision.
+
+    Everything that does not depend on the token count is computed once, so callers can scan many batch sizes.
+    """
     counts = param_counts(m)
-    flops = 2.0 * counts.active * tokens
     if m.moe is None:
-        return StepTraffic(counts.total * bytes_per_weight, flops, 0.0)
+        dense_bytes = counts.total * bytes_per_weight
+        return lambda tokens: (dense_bytes, 0.0)
     moe = m.moe
     moe_layers = m.layers - moe.dense_layers
     one_expert = 3.0 * m.hidden * moe.expert_intermediate
-    routed_total = moe_layers * moe.experts * one_expert
-    touched = expected_experts_touched(moe.experts, moe.active_experts, tokens)
-    read = counts.total - routed_total + moe_layers * touched * one_expert
-    return StepTraffic(read * bytes_per_weight, flops, touched)
+    fixed = counts.total - moe_layers * moe.experts * one_expert
+    per_touched = moe_layers * one_expert
+
+    def read(tokens: float) -> tuple[float, float]:
+        touched = expected_experts_touched(moe.experts, moe.active_experts, tokens)
+        return (fixed + per_touched * touched) * bytes_per_weight, touched
+
+    return read
+
+
+def step_traffic(m: ModelSpec, tokens: float, bytes_per_weight: float) -> StepTraffic:
+    """Weight bytes and FLOPs of one forward step over ``tokens`` tokens (decode: one per sequence)."""
+    weight_bytes, touched = weight_read_function(m, bytes_per_weight)(tokens)
+    return StepTraffic(weight_bytes, 2.0 * param_counts(m).active * tokens, touched)
 
 
 def roofline_step_s(traffic: StepTraffic, g: GpuSpec, compute_dtype: str) -> float:
