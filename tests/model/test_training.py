@@ -293,3 +293,16 @@ def test_method_ordering_for_flops_per_token():
     m = catalog.model("llama-3.1-8b")
     assert training_flops_per_token(m, 2048, "lora") < training_flops_per_token(m, 2048, "full")
     assert training_flops_per_token(m, 2048, "full") - training_flops_per_token(m, 2048, "lora") == pytest.approx(2 * N_8B)
+
+
+def test_training_scenarios_evaluate():
+    from sizing.values import evaluate
+
+    per_token = 6 * N_70B + 6 * 80 * 8192 * 8192
+    assert evaluate("pretrain-70b.total_flops").raw == pytest.approx(per_token * 15e12)
+    assert evaluate("pretrain-70b.gpu_hours_total").raw == pytest.approx(per_token * 15e12 / (0.4 * H100_PEAK_BF16) / 3600)
+    assert evaluate("pretrain-70b.fits").raw is True
+    assert evaluate("lora-8b.trainable_params").raw == 6_815_744
+    # QLoRA rank 64 on every linear layer of the 70B: 64 × (2·16384 + 2·9216 + 3·(8192 + 28672)) × 80 layers
+    assert evaluate("qlora-70b.trainable_params").raw == 64 * (2 * 16384 + 2 * 9216 + 3 * 36864) * 80 == 828_375_040
+    assert evaluate("qlora-70b.fits").raw is True
