@@ -1,0 +1,2 @@
+"""The site build: MkDocs hooks (hooks.py, the event table) over pure modules — markers, ledger, pages, assets,
+wheel, audit."""

@@ -1,0 +1,100 @@
+"""What the site build does at each MkDocs event; ``hooks.py`` only maps events to these methods.
+
+* config: add ``widgets/js`` and ``widgets/css`` to every page; start an empty ledger.
+* files: add the vendored runtime, the model's wheel, the widgets and generated pages (``File.generated``, so
+  ``mkdocs serve`` serves them too and nothing is written into ``docs/``).
+* page_markdown: render value markers from the model and record them in the ledger.
+* page_content: fail on a marker that reached the HTML unrendered.
+* post_build: write ``values.json`` next to the pages.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from mkdocs.config.config_options import ExtraScriptValue
+from mkdocs.exceptions import PluginError
+from mkdocs.structure.files import File, Files
+
+from . import assets, audit, markers
+from .ledger import Ledger, LedgerError, default_resolvers
+from .pages import generated_pages, is_page
+
+LEDGER_FILE = "values.json"
+
+
+class SiteBuild:
+    def __init__(self, root: Path):
+        self.root = root
+        self.ledger = Ledger()
+        self._resolve, self._scenario = default_resolvers()
+
+    # -- events ------------------------------------------------------------------------------------------------------
+
+    def on_config(self, config: Any) -> Any:
+        self.ledger = Ledger()
+        self._resolve, self._scenario = default_resolvers()
+        _, scripts, styles = assets.widget_assets(self.root)
+        present = {str(item) for item in config.extra_javascript}
+        for uri in scripts:
+            if uri in present:
+                continue
+            script = ExtraScriptValue(uri)
+            if uri.endswith(".mjs"):
+                script.type = "module"
+            config.extra_javascript.append(script)
+        for uri in styles:
+            if uri not in config.extra_css:
+                config.extra_css.append(uri)
+        return config
+
+    def on_files(self, files: Files, config: Any) -> Files:
+        try:
+            vendored = assets.vendored_assets(self.root)
+        except assets.AssetError as error:
+            raise PluginError(str(error)) from None
+        _, wheel_files = assets.wheel_assets(self.root)
+        widget_files, _, _ = assets.widget_assets(self.root)
+        for asset in [*vendored, *wheel_files, *widget_files]:
+            self._add(files, config, asset.dest_uri, content=asset.content, abs_src_path=asset.abs_path)
+        for page in generated_pages(self.root):
+            if not is_page(page.src_path):
+                raise PluginError(f"generated page {page.src_path!r} is not a Markdown page path")
+            self._add(files, config, page.src_path, content=page.markdown)
+        return files
+
+    def on_page_markdown(self, markdown: str, page: Any, config: Any, files: Files) -> str:
+        src = page.file.src_uri
+        if not is_page(src):  # notebooks are rendered by mkdocs-jupyter, not from Markdown
+            return markdown
+        try:
+            rendered = markers.render(markdown, src, self._resolve, self._scenario)
+            self.ledger.record_page(src, rendered.uses)
+        except (markers.MarkerError, LedgerError) as error:
+            raise PluginError(f"docs/{error}") from None
+        return rendered.markdown
+
+    def on_page_content(self, html: str, page: Any, config: Any, files: Files) -> str:
+        leftovers = audit.leftover_markers(html)
+        if leftovers:
+            raise PluginError(
+                f"docs/{page.file.src_uri}: marker text left in the page outside code (markers inside snippets or "
+                f"notebooks are not rendered): " + "; ".join(repr(text) for text in leftovers)
+            )
+        return html
+
+    def on_post_build(self, config: Any) -> None:
+        target = Path(config.site_dir) / LEDGER_FILE
+        target.write_text(self.ledger.to_json(), encoding="utf-8")
+
+    # -- helpers -----------------------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _add(files: Files, config: Any, uri: str, *, content: Any = None, abs_src_path: Path | None = None) -> None:
+        if files.get_file_from_path(uri) is not None:
+            raise PluginError(f"docs/{uri} already exists; the build generates that path, remove the file from docs/")
+        if abs_src_path is not None:
+            files.append(File.generated(config, uri, abs_src_path=str(abs_src_path)))
+        else:
+            files.append(File.generated(config, uri, content=content))
