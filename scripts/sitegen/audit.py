@@ -164,7 +164,7 @@ LEFTOVER_EXEMPT = frozenset({"code", "pre", "kbd", "samp", "script", "style", "s
 
 
 def leftover_markers(html: str) -> list[str]:
-    """Text outside code that still contains ``{{`` or ``}}``, as short snippets."""
+    """Text nodes outside code that still contain ``{{`` or ``}}``, one short snippet each."""
     soup = BeautifulSoup(html, "html.parser")
     found = []
     for string in soup.find_all(string=True):
@@ -173,6 +173,7 @@ def leftover_markers(html: str) -> list[str]:
         if any(parent.name in LEFTOVER_EXEMPT for parent in string.parents if isinstance(parent, Tag)):
             continue
         text = str(string)
-        for match in re.finditer(r"\{\{|\}\}", text):
-            found.append(" ".join(text[max(0, match.start() - 40): match.end() + 40].split()))
+        match = re.search(r"\{\{|\}\}", text)
+        if match:
+            found.append(" ".join(text[max(0, match.start() - 40): match.end() + 80].split()))
     return found

@@ -4,7 +4,7 @@
 * files: add the vendored runtime, the model's wheel, the widgets and generated pages (``File.generated``, so
   ``mkdocs serve`` serves them too and nothing is written into ``docs/``).
 * page_markdown: render value markers from the model and record them in the ledger.
-* page_content: fail on a marker that reached the HTML unrendered.
+* page_content: put derivation and inputs blocks in place; fail on a marker that reached the HTML unrendered.
 * post_build: write ``values.json`` next to the pages.
 """
 
@@ -28,12 +28,14 @@ class SiteBuild:
     def __init__(self, root: Path):
         self.root = root
         self.ledger = Ledger()
+        self._blocks: dict[str, dict[str, str]] = {}  # page -> block placeholders awaiting their HTML
         self._resolve, self._scenario = default_resolvers()
 
     # -- events ------------------------------------------------------------------------------------------------------
 
     def on_config(self, config: Any) -> Any:
         self.ledger = Ledger()
+        self._blocks = {}
         self._resolve, self._scenario = default_resolvers()
         _, scripts, styles = assets.widget_assets(self.root)
         present = {str(item) for item in config.extra_javascript}
@@ -73,9 +75,14 @@ class SiteBuild:
             self.ledger.record_page(src, rendered.uses)
         except (markers.MarkerError, LedgerError) as error:
             raise PluginError(f"docs/{error}") from None
+        self._blocks[src] = rendered.blocks
         return rendered.markdown
 
     def on_page_content(self, html: str, page: Any, config: Any, files: Files) -> str:
+        try:
+            html = markers.place_blocks(html, self._blocks.pop(page.file.src_uri, {}), page.file.src_uri)
+        except markers.MarkerError as error:
+            raise PluginError(f"docs/{error}") from None
         leftovers = audit.leftover_markers(html)
         if leftovers:
             raise PluginError(

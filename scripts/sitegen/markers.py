@@ -18,6 +18,7 @@ and ``make values`` produce the same texts. Numbers are formatted only by ``sizi
 from __future__ import annotations
 
 import ast
+import hashlib
 import html
 import re
 from collections.abc import Callable, Iterator
@@ -28,7 +29,6 @@ FUNCTIONS = {"v": ("unit", "digits", "plain"), "derive": (), "inputs": ()}
 BLOCK_FUNCTIONS = {"derive", "inputs"}
 MAX_DIGITS = 15
 
-_MARKER = re.compile(r"\{\{(?P<body>.*?)\}\}", re.DOTALL)
 _FENCE_OPEN = re.compile(r"^(?P<indent>[ \t]*(?:>[ \t]?)*)(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
 _BLANK_LINE = re.compile(r"\n[ \t]*\n")
 _BACKTICKS = re.compile(r"`+")
@@ -194,17 +194,23 @@ def find_markers(markdown: str, page: str) -> list[Marker]:
     code = code_ranges(markdown)
     markers: list[Marker] = []
     consumed: list[tuple[int, int]] = []
-    for match in _MARKER.finditer(markdown):
-        start, end = match.span()
-        if _inside(code, start, end):
-            continue
+    position = 0
+    while True:
+        opening = _next_outside(markdown, "{{", position, code)
+        if opening < 0:
+            break
+        line = _line_of(markdown, opening)
+        closing = _next_outside(markdown, "}}", opening + 2, code)
+        if closing < 0:
+            raise MarkerError(page, line, f"'{{{{' is never closed by '}}}}' (near {_near(markdown, opening)!r})")
+        start, end = opening, closing + 2
         if _overlaps(code, start, end):
-            # e.g. "{{ v(`x`) }}": half of it is code; neither a marker nor plain text
-            raise MarkerError(page, _line_of(markdown, start), f"marker {match.group()!r} is split by a code span")
-        line = _line_of(markdown, start)
-        if "\n\n" in match.group().replace("\r", ""):
-            raise MarkerError(page, line, "'{{' is not closed by '}}' in the same paragraph")
-        marker = parse_marker(match.group("body"), page, line, start, end)
+            # e.g. "{{ v(`x`) }}": part of it is code, so it is neither a marker nor plain text
+            raise MarkerError(page, line, f"marker {markdown[start:end]!r} is split by a code span")
+        if _BLANK_LINE.search(markdown, start, end):
+            raise MarkerError(page, line, f"'{{{{' is not closed by '}}}}' in the same paragraph "
+                                          f"(near {_near(markdown, opening)!r})")
+        marker = parse_marker(markdown[start + 2:end - 2], page, line, start, end)
         if marker.function in BLOCK_FUNCTIONS:
             line_start = markdown.rfind("\n", 0, start) + 1
             line_end = markdown.find("\n", end)
@@ -214,13 +220,26 @@ def find_markers(markdown: str, page: str) -> list[Marker]:
                                   marker.key)
         markers.append(marker)
         consumed.append((start, end))
-    for stray in re.finditer(r"\{\{|\}\}", markdown):
-        if not _inside(code, stray.start(), stray.end()) and not _inside(consumed, stray.start(), stray.end()):
-            line = _line_of(markdown, stray.start())
-            context = markdown[max(0, stray.start() - 30): stray.end() + 30].replace("\n", " ")
-            raise MarkerError(page, line, f"leftover {stray.group()!r} outside code (near {context!r}); "
-                                          'a marker is {{ v("KEY") }}, {{ derive("KEY") }} or {{ inputs("SCENARIO") }}')
+        position = end
+    stray = _next_outside(markdown, "}}", 0, code + consumed)
+    if stray >= 0:
+        raise MarkerError(page, _line_of(markdown, stray), f"leftover '}}}}' outside code (near {_near(markdown, stray)!r}); "
+                                                            'a marker is {{ v("KEY") }}, {{ derive("KEY") }} or '
+                                                            '{{ inputs("SCENARIO") }}')
     return markers
+
+
+def _next_outside(text: str, token: str, position: int, excluded: list[tuple[int, int]]) -> int:
+    """Offset of the next ``token`` at or after ``position`` that is not inside an excluded range, or -1."""
+    while True:
+        found = text.find(token, position)
+        if found < 0 or not any(a <= found < b for a, b in excluded):
+            return found
+        position = found + 1
+
+
+def _near(text: str, offset: int) -> str:
+    return " ".join(text[max(0, offset - 30): offset + 40].split())
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -229,10 +248,17 @@ def find_markers(markdown: str, page: str) -> list[Marker]:
 
 @dataclass
 class Rendered:
-    """A page's Markdown with markers replaced, and every (key, value, text) it published."""
+    """A page's Markdown with markers replaced, and every (key, value, text) it published.
+
+    Inline values are replaced by their HTML. A block (derivation, inputs table) is replaced by a placeholder word
+    that Markdown turns into a paragraph of its own wherever it stands (top level, admonition, tab, list item), and
+    :func:`place_blocks` swaps that paragraph for the block's HTML once the page is HTML. Raw HTML written into the
+    Markdown would only stay a block at the top level: inside an admonition Markdown wraps it in ``<p>``.
+    """
 
     markdown: str
     uses: list[tuple[str, Any, str]] = field(default_factory=list)  # (key, Value, text shown)
+    blocks: dict[str, str] = field(default_factory=dict)  # placeholder -> block HTML
 
 
 def raw_text(raw: Any) -> str:
@@ -344,7 +370,7 @@ def render(markdown: str, page: str, resolve: Callable[[str], Any], scenarios: C
                                                      f"(it is {value.kind}: {value.explanation})", marker.key)
             text = value_text(value, marker, page)
             rendered.uses.append((marker.key, value, text))
-            pieces.append(derivation_block(value, text))
+            pieces.append(_placeholder(rendered, derivation_block(value, text)))
         else:
             try:
                 scenario = scenarios(marker.key)
@@ -353,7 +379,31 @@ def render(markdown: str, page: str, resolve: Callable[[str], Any], scenarios: C
             values = [evaluate(f"{scenario.name}.{item.name}", marker) for item in scenario.inputs]
             texts = [value.text() for value in values]
             rendered.uses.extend((value.key, value, text) for value, text in zip(values, texts))
-            pieces.append(inputs_table(scenario, values, texts))
+            pieces.append(_placeholder(rendered, inputs_table(scenario, values, texts)))
     pieces.append(markdown[position:])
     rendered.markdown = "".join(pieces)
     return rendered
+
+
+def _placeholder(rendered: Rendered, block_html: str) -> str:
+    # Letters only: Markdown, abbreviations and the audit leave such a word alone.
+    index = len(rendered.blocks)
+    letters = "".join(chr(ord("a") + int(digit)) for digit in f"{index:06d}")
+    token = f"hbblock{letters}{hashlib.sha1(block_html.encode()).hexdigest()[:12].translate(_HEX_TO_LETTERS)}"
+    rendered.blocks[token] = block_html
+    return token
+
+
+_HEX_TO_LETTERS = str.maketrans("0123456789", "ghijklmnop")
+
+
+def place_blocks(page_html: str, blocks: dict[str, str], page: str) -> str:
+    """Replace each block placeholder's paragraph with the block's HTML; a placeholder not alone in its paragraph fails."""
+    for token, block_html in blocks.items():
+        paragraph = f"<p>{token}</p>"
+        count = page_html.count(paragraph)
+        if count != 1 or page_html.count(token) != 1:
+            raise MarkerError(page, 0, "a derive() or inputs() block did not end up in a paragraph of its own "
+                                       "(is it inside a table, a heading or a tight list item?)")
+        page_html = page_html.replace(paragraph, block_html)
+    return page_html

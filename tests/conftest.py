@@ -1,0 +1,49 @@
+"""Shared fixtures: the repository root and the built site (``make test`` builds it before pytest runs).
+
+Tests under tests/site/ are marked ``site`` and tests under tests/browser/ ``browser`` automatically, so
+``pytest -m browser`` runs exactly the browser tests and ``pytest -m "not browser"`` everything else.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SITE = ROOT / "site"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        parts = Path(str(item.fspath)).relative_to(ROOT).parts
+        if parts[:2] == ("tests", "browser"):
+            item.add_marker(pytest.mark.browser)
+            item.add_marker(pytest.mark.site)
+        elif parts[:2] == ("tests", "site"):
+            item.add_marker(pytest.mark.site)
+
+
+@pytest.fixture(scope="session")
+def root() -> Path:
+    return ROOT
+
+
+@pytest.fixture(scope="session")
+def site_dir() -> Path:
+    """The built site; a clear failure (not a skip) when it is missing, since make test always builds it first."""
+    if not (SITE / "index.html").is_file() or not (SITE / "values.json").is_file():
+        pytest.fail("site/ is not built: run 'make build' (or 'make test', which builds it first)")
+    return SITE
+
+
+@pytest.fixture(scope="session")
+def built_pages(site_dir: Path) -> list[Path]:
+    """Every HTML page of the built site, sorted."""
+    return sorted(site_dir.rglob("*.html"))
+
+
+@pytest.fixture(scope="session")
+def site_ledger(site_dir: Path) -> dict:
+    return json.loads((site_dir / "values.json").read_text(encoding="utf-8"))
