@@ -49,9 +49,9 @@ def load_time(params: dict[str, Any]) -> dict[str, Any]:
     precision = catalog.precision(params.get("weights", "bf16"), field="weights")
     tp = read_int(params, "tp", 1, 64, 1)
     cached = read_bool(params, "cached", False)
-    network = read_float(params, "network_gbit_per_s", 0.0, 10_000.0, 25.0, low_inclusive=False)
-    disk = read_float(params, "disk_gb_per_s", 0.0, 1_000.0, 7.0, low_inclusive=False)
-    pcie = read_float(params, "pcie_gb_per_s", 0.0, 1_000.0, 25.0, low_inclusive=False)
+    network = read_float(params, "network_gbit_per_s", 0.001, 10_000.0, 25.0)
+    disk = read_float(params, "disk_gb_per_s", 0.001, 1_000.0, 7.0)
+    pcie = read_float(params, "pcie_gb_per_s", 0.001, 1_000.0, 25.0)
     warmup = read_float(params, "warmup_s", 0.0, 3600.0, 30.0)
 
     weights = param_counts(m).total * precision.bytes_per_value

@@ -129,7 +129,7 @@ def rag(params: dict[str, Any]) -> dict[str, Any]:
     embed_params = read_float(params, "embed_params", 1e6, 1e11, 335e6)
     g = catalog.gpu(params.get("gpu", "h100-sxm"))
     ingest_gpus = read_int(params, "ingest_gpus", 1, 100_000, 1)
-    embed_mfu = read_float(params, "embed_mfu", 0.0, 1.0, 0.3, low_inclusive=False)
+    embed_mfu = read_float(params, "embed_mfu", 0.01, 1.0, 0.3)
     query_tokens = read_float(params, "query_tokens", 1.0, 100_000.0, 30.0)
     ann_ms = read_float(params, "ann_search_ms", 0.0, 100_000.0, 5.0)
     rerank_params = read_float(params, "rerank_params", 0.0, 1e11, 0.0)
@@ -138,7 +138,7 @@ def rag(params: dict[str, Any]) -> dict[str, Any]:
     prompt_tokens = read_float(params, "prompt_tokens", 0.0, 1e7, 500.0)
     m = catalog.model(params.get("model", "llama-3.1-70b"))
     llm_gpus = read_int(params, "llm_gpus", 1, 64, 4)
-    prefill_mfu = read_float(params, "prefill_mfu", 0.0, 1.0, 0.5, low_inclusive=False)
+    prefill_mfu = read_float(params, "prefill_mfu", 0.01, 1.0, 0.5)
     hop_ms = read_float(params, "hop_ms", 0.0, 10_000.0, 0.0)
     tenants = read_int(params, "tenants", 1, 10_000_000, 1)
 

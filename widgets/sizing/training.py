@@ -294,7 +294,7 @@ def _read_common(params: dict[str, Any], *, default_gpus: int, default_zero: int
     seq = read_int(params, "seq_tokens", 1, 1_048_576, 4096)
     micro_batch = read_int(params, "micro_batch", 1, 4096, 1)
     recompute = read_choice(params, "recompute", RECOMPUTE_MODES, "selective")
-    mfu = read_float(params, "mfu", 0.0, 1.0, 0.4, low_inclusive=False)
+    mfu = read_float(params, "mfu", 0.01, 1.0, 0.4)
     compute = read_choice(params, "compute", ("bf16", "fp8"), "bf16")
     price = read_float(params, "price_usd_per_hour", 0.0, 1000.0, g.price_usd_per_hour_on_demand)
     overhead_gb = read_float(params, "overhead_gb", 0.0, 1000.0, 1.0)
@@ -460,7 +460,7 @@ def fine_tuning(params: dict[str, Any]) -> dict[str, Any]:
     targets = parse_targets(params.get("lora_targets", "q,v"))
     double_quant = read_bool(params, "double_quant", True)
     dataset_tokens = read_float(params, "dataset_tokens", 1.0, 1e14, 1e8)
-    epochs = read_float(params, "epochs", 0.0, 1000.0, 1.0, low_inclusive=False)
+    epochs = read_float(params, "epochs", 0.01, 1000.0, 1.0)
     trainable = counts.total if method == "full" else lora_adapter_params(m, rank, targets)
 
     def memory_at(dp: int) -> TrainingMemory:
