@@ -176,7 +176,8 @@ def speculative(params: dict[str, Any]) -> dict[str, Any]:
         "verify_cost_x": Derivation(
             f"verify step ÷ ordinary step at batch {batch}",
             "t(B·(k+1) tokens) ÷ t(B tokens), t = max(bytes ÷ bandwidth, FLOPs ÷ peak)",
-            f"t({num(batch * (k + 1))} tokens) ÷ t({num(batch)} tokens) on {g.name}",
+            f"{num(step(batch * (k + 1), batch), 's')} ÷ {num(step(batch, batch), 's')} ({num(batch * (k + 1))} and "
+            f"{num(batch)} tokens on one {g.name})",
             r_now,
             "multiplier",
         ),
