@@ -47,7 +47,7 @@ def test_kv_defaults_follow_weights():
 @pytest.mark.parametrize(
     "params, field, text",
     [
-        ({"concurrency": 0}, "concurrency", "from 1 to 100000"),
+        ({"concurrency": 0}, "concurrency", "from 1 to 100,000"),
         ({"rate": 0}, "rate", "above 0"),
         ({"batch": 2.5}, "batch", "whole number"),
         ({"concurrency": 2, "rate": 1}, "rate", "exactly one of"),

@@ -35,7 +35,7 @@ PARAMETERS = {name: _learn_parameters(name) for name in NAMES}
 ALL_PARAMETERS = sorted({p for names in PARAMETERS.values() for p in names} | {"model", "gpu", "batch", "tokens"})
 
 _CHOICES = re.compile(r"(?:expected one of|must be one of) (.+?)(?:\)|$)")
-_RANGE = re.compile(r"(?:from|above) (-?[0-9.e+\-]+|-?inf) to (-?[0-9.e+\-]+|inf)")
+_RANGE = re.compile(r"(?:from|above) (-?[0-9.,e+\-]+|-?inf) to (-?[0-9.,e+\-]+|inf)")
 
 
 def _domain(name: str, base: dict, parameter: str):
@@ -56,7 +56,8 @@ def _domain(name: str, base: dict, parameter: str):
         found = _RANGE.search(message)
         if found:
             whole = "whole number" in json.loads(api.run(name, json.dumps({**base, parameter: 0.5}))).get("error", {}).get("message", "")
-            return ("range", float(found.group(1)), float(found.group(2)), whole)
+            low, high = (float(found.group(i).rstrip(",").replace(",", "")) for i in (1, 2))
+            return ("range", low, high, whole)
     return None
 
 

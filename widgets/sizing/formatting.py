@@ -33,6 +33,7 @@ _SUFFIX = {
     "requests_per_s": "req/s",
     "requests_per_day": "requests/day",
     "gpus": "GPUs",
+    "gpu_hours": "GPU-hours",
     "count": "",
     "ratio": "",  # written as a percentage
     "multiplier": "×",
@@ -107,6 +108,8 @@ def format_quantity(value: float, unit: str, *, digits: int = 3, force: str | No
         exact = size == 1.0 and value == int(value)
         number = _exact_whole(value) if exact else format_number(value / size, digits)
         return number if plain else _join(number, force, family)
+    if unit == "flop" and abs(value) >= 1e21:
+        return _scientific(value, digits) + ("" if plain else " FLOP")
     if unit == "usd":
         return format_money(value, digits) if not plain else format_number(value, digits)
     if unit in _LADDERS:
@@ -135,6 +138,18 @@ def format_quantity(value: float, unit: str, *, digits: int = 3, force: str | No
     return f"{number} {_SUFFIX[unit]}"
 
 
+_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def _scientific(value: float, digits: int) -> str:
+    """Very large counts (training FLOPs) read as mantissa × 10^exponent: "6.35 × 10²⁴"."""
+    exponent = int(math.floor(math.log10(abs(value))))
+    mantissa = _round_sig(value / 10**exponent, digits)
+    if abs(mantissa) >= 10:
+        mantissa, exponent = mantissa / 10, exponent + 1
+    return f"{format_number(mantissa, digits)} × 10{str(exponent).translate(_SUPERSCRIPT)}"
+
+
 def format_money(value: float, digits: int = 3) -> str:
     """US dollars: "$0.42", "$2.49", "$12,300", "$1.23M"."""
     symbol, size = _pick_rung(value, _LADDERS["usd"], digits) if abs(value) >= 1e6 else ("", 1.0)
@@ -161,6 +176,7 @@ _FIELD_SUFFIXES: tuple[tuple[str, str, float], ...] = (
     ("_usd_per_month", "usd_per_month", 1.0),
     ("_usd_per_hour", "usd_per_hour", 1.0),
     ("_usd", "usd", 1.0),
+    ("gpu_hours", "gpu_hours", 1.0),
     ("tokens_per_s_per_gpu", "tokens_per_s", 1.0),
     ("tokens_per_s", "tokens_per_s", 1.0),
     ("requests_per_s", "requests_per_s", 1.0),

@@ -40,8 +40,15 @@ def _number(name: str, value: Any) -> float:
     return number
 
 
+def _bound(value: float) -> str:
+    """A range bound as a reader would write it: 1,048,576 rather than 1.04858e+06."""
+    if float(value).is_integer() and abs(value) < 1e15:
+        return f"{int(value):,}"
+    return f"{value:g}"
+
+
 def _range_text(low: float, high: float) -> str:
-    return f"from {low:g} to {high:g}"
+    return f"from {_bound(low)} to {_bound(high)}"
 
 
 def read_int(params: Mapping[str, Any], name: str, low: int, high: int, default: Any = _MISSING) -> int:
@@ -64,7 +71,7 @@ def read_float(
     too_low = number < low or (not low_inclusive and number == low)
     if too_low or number > high:
         bound = "above" if not low_inclusive else "from"
-        raise InputError(name, f"must be {bound} {low:g} to {high:g} (got {number:g})")
+        raise InputError(name, f"must be {bound} {_bound(low)} to {_bound(high)} (got {number:g})")
     return number
 
 
