@@ -72,7 +72,7 @@ def test_training_time_gpu_hours_and_cost():
     total = (6 * N_70B + 6 * 80 * 8192 * 8192) * 15e12
     assert out["cluster_flops_per_s"] == pytest.approx(cluster)
     assert out["time_s"] == pytest.approx(total / cluster)
-    assert out["gpu_hours_total"] == pytest.approx(total / cluster * 2048 / 3600)
+    assert out["gpu_hours"] == pytest.approx(total / cluster * 2048 / 3600)
     assert out["cost_usd"] == pytest.approx(total / cluster * 2048 / 3600 * 2.0)
     assert out["tokens_per_s"] == pytest.approx(cluster / (6 * N_70B + 6 * 80 * 8192 * 8192))
     assert out["derivations"]["total_flops"]["result"] == out["total_flops"]
@@ -300,7 +300,7 @@ def test_training_scenarios_evaluate():
 
     per_token = 6 * N_70B + 6 * 80 * 8192 * 8192
     assert evaluate("pretrain-70b.total_flops").raw == pytest.approx(per_token * 15e12)
-    assert evaluate("pretrain-70b.gpu_hours_total").raw == pytest.approx(per_token * 15e12 / (0.4 * H100_PEAK_BF16) / 3600)
+    assert evaluate("pretrain-70b.gpu_hours").raw == pytest.approx(per_token * 15e12 / (0.4 * H100_PEAK_BF16) / 3600)
     assert evaluate("pretrain-70b.fits").raw is True
     assert evaluate("lora-8b.trainable_params").raw == 6_815_744
     # QLoRA rank 64 on every linear layer of the 70B: 64 × (2·16384 + 2·9216 + 3·(8192 + 28672)) × 80 layers

@@ -336,7 +336,7 @@ class PretrainingResult:
     cluster_flops_per_s: float  # MFU × peak × GPUs
     tokens_per_s: float
     time_s: float
-    gpu_hours_total: float
+    gpu_hours: float
     cost_usd: float
     memory_per_gpu_bytes: float
     fits: bool
@@ -370,7 +370,7 @@ def pretraining(params: dict[str, Any]) -> dict[str, Any]:
         cluster_flops_per_s=cluster,
         tokens_per_s=cluster / per_token,
         time_s=time_s,
-        gpu_hours_total=gpu_hours,
+        gpu_hours=gpu_hours,
         cost_usd=gpu_hours * c.price_usd_per_hour,
         memory_per_gpu_bytes=mem.total_bytes,
         fits=mem.total_bytes <= c.gpu.memory_bytes,
@@ -444,7 +444,7 @@ class FineTuningResult:
     tokens_per_s: float
     trained_tokens: float
     time_s: float
-    gpu_hours_total: float
+    gpu_hours: float
     cost_usd: float
 
 
@@ -495,7 +495,7 @@ def fine_tuning(params: dict[str, Any]) -> dict[str, Any]:
         tokens_per_s=tokens_per_s,
         trained_tokens=trained,
         time_s=time_s,
-        gpu_hours_total=gpu_hours,
+        gpu_hours=gpu_hours,
         cost_usd=gpu_hours * c.price_usd_per_hour,
     )
     warnings = _mfu_warnings(c.mfu)
