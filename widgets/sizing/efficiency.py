@@ -10,6 +10,8 @@ Where the numbers are used (see ``sizing.latency``):
 * a GEMM group (weights × tokens) takes ``max(weight bytes ÷ (BW·hbm_efficiency), FLOPs ÷ (peak·mfu(n)))`` with
   ``mfu(n) = mfu_max · n ÷ (n + gemm_half_tokens)`` for ``n`` tokens per GEMM (small GEMMs waste tensor-core
   tiles; the curve is the measured one of m114–m118);
+* routed-expert GEMMs (mixture of experts) reach ``moe_gemm_factor`` of that efficiency, at ``n = tokens·k ÷
+  experts touched`` tokens per expert;
 * ``mfu_max`` is ``mfu_max_wide`` for 16-bit compute and ``mfu_max_wide · narrow_dtype_factor`` for FP8/INT8/FP4:
   a narrow datatype doubles the tensor-core peak but not the quantise/dequantise, normalisation and activation
   work around each GEMM, so a smaller fraction of the doubled peak is reached;
@@ -62,6 +64,7 @@ class EngineDefaults:
     layer_overhead_s: float
     request_overhead_s: float
     narrow_dtype_factor: float
+    moe_gemm_factor: float  # routed-expert GEMMs reach this fraction of a dense GEMM's efficiency
 
 
 # Fitted against the rows named in each note; see the module docstring for where each number enters.
@@ -191,6 +194,7 @@ ENGINE = EngineDefaults(
     layer_overhead_s=45e-6,
     request_overhead_s=8e-3,
     narrow_dtype_factor=0.75,
+    moe_gemm_factor=0.5,
 )
 ENGINE_NOTE = (
     "kv_memory_fraction 0.90: vLLM gpu_memory_utilization default and the low end of TensorRT-LLM's "
@@ -198,7 +202,7 @@ ENGINE_NOTE = (
     "defaults; cuda_context_bytes: CUDA context plus library workspaces (gpu_poor assumes 650 MB; NCCL buffers add "
     "more); step/layer overheads from the low-load inter-token latencies m071 (8B, 32 layers) and m066 (70B TP4, "
     "80 layers); request_overhead from the served TTFTs m066, m070, m071, m075; narrow_dtype_factor from the FP8 "
-    "compute-bound offline rows m001, m022, m025"
+    "compute-bound offline rows m001, m022, m025; moe_gemm_factor from the seven Mixtral rows m045–m054 (H100 FP8 and A100 FP16, TP1–8, all over-predicted by 19–46% with dense-GEMM efficiency): grouped expert GEMMs over few tokens each, plus routing, token permutation and the weighted un-permute, run at about half a dense GEMM's efficiency"
 )
 
 

@@ -5,7 +5,7 @@ attending to ``k`` keys on average), per GPU of a TP group of size ``tp``:
 
 * GEMMs, one roofline term per kernel group (they run one after another, so the terms add):
   dense weights  max(W_dense·b ÷ tp ÷ (BW·η),  2·W_dense·T ÷ tp ÷ (F·mfu(T))),  T = d + p;
-  routed experts max(E_touched·W_e·L_moe·b ÷ tp ÷ (BW·η),  2·k·W_e·L_moe·T ÷ tp ÷ (F·mfu(T·k ÷ E_touched)));
+  routed experts max(E_touched·W_e·L_moe·b ÷ tp ÷ (BW·η),  2·k·W_e·L_moe·T ÷ tp ÷ (F·mfu(T·k ÷ E_touched)·f_moe));
   LM head        max(V·h·b16 ÷ tp ÷ (BW·η),  2·V·h·n_logits ÷ tp ÷ (F·mfu(n_logits)))
 * attention: decode max(d·c·KV_gpu ÷ (BW·η), d·c·a ÷ tp ÷ (F16·η_att)) + prefill p·k·a ÷ tp ÷ (F16·η_att),
   with a = 2·heads·(d_qk + d_v)·layers FLOPs per query–key pair;
@@ -77,7 +77,8 @@ class StepModel:
         self.dense_bytes = split.dense_params * b / tp
         self.dense_flops_per_token = 2.0 * split.dense_params / tp
         self.expert_bytes = split.expert_params * split.moe_layers * b / tp  # one expert in every MoE layer
-        self.expert_flops_per_token = 2.0 * split.active_experts * split.expert_params * split.moe_layers / tp
+        # grouped expert GEMMs run at moe_gemm_factor of a dense GEMM's efficiency: fold it into their FLOPs
+        self.expert_flops_per_token = 2.0 * split.active_experts * split.expert_params * split.moe_layers / tp / ENGINE.moe_gemm_factor
         self.experts = split.experts
         self.active = split.active_experts
         self.head_bytes = split.lm_head_params * embedding_bytes_per_value(d.weights) / tp
