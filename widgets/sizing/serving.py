@@ -21,7 +21,8 @@ Modes (inputs are for the whole deployment of ``gpus ÷ tp`` replicas and are sp
   ``(C − B) ÷ X`` for a slot;
 * ``rate`` R requests/s, Poisson: solve ``B = R·E2E(B)``; TTFT adds half a step (an arrival waits for the step in
   flight) and the M/M/c wait for a KV slot with ``c = max_concurrency`` servers (Sakasegawa's approximation
-  ``W = ρ^√(2(c+1)) ÷ ((1 − ρ)·R)``, ρ = B ÷ c) — it grows without bound as ρ → 1; no solution ⇒ unstable;
+  ``W = ρ^√(2(c+1)) ÷ ((1 − ρ)·R)``, ρ = B ÷ c) — it grows without bound as ρ → 1; no solution ⇒ unstable.
+  TTFT p95 = mean + 0.45 step (the residual wait is uniform over a step) + (ln 20 − 1) × W (exponential tail);
 * ``batch`` B requests start together: prompts go through in steps of ``max_num_tokens`` tokens (mean TTFT is
   the middle of that phase), then ``L − 1`` decode steps; more than max_concurrency runs in waves;
 * ``max_throughput``: the engine kept full, ``B = max_concurrency`` (an offline benchmark).
@@ -52,6 +53,10 @@ from .registry import calculation
 from .validation import read_bool, read_float, read_int, reject_unknown
 
 MODES = ("concurrency", "rate", "batch", "max_throughput")
+# TTFT p95 in rate mode: an arrival waits for the step in flight, uniform on [0, step] (mean ½, p95 0.95 of a
+# step: 0.45 step above the mean), and an exponential-tailed wait for a slot, whose p95 is ln 20 ≈ 3.0 × its mean.
+P95_RESIDUAL = 0.45
+P95_QUEUE = math.log(20.0) - 1.0
 MAX_LOAD = 100_000
 
 
@@ -182,6 +187,7 @@ class Replica:
         ttft = self.overhead_s + t.mean_step_s / 2 + queue + t.ttft_engine_s
         e2e = ttft + (self.L - 1) * t.tpot_s
         result = self._result(t, ttft, e2e, rate, rate * e2e, queue, b / cap)
+        result["ttft_p95_ms"] = (ttft + P95_RESIDUAL * t.mean_step_s + P95_QUEUE * queue) * 1e3
         result["stable"] = True
         result["queue_growth_requests_per_s"] = 0.0
         return result
@@ -244,6 +250,7 @@ class Replica:
             "concurrency": concurrency,
             "queue_ms": queue_s * 1e3,
             "utilization": min(utilization, 1.0),
+            "mean_step_ms": t.mean_step_s * 1e3,
             "decode_step_ms": step.total_s * 1e3,
             "step_gemm_ms": step.gemm_s * 1e3,
             "step_attention_ms": step.attention_s * 1e3,

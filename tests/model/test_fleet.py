@@ -1,0 +1,88 @@
+"""Fleet sizing: replicas, GPUs and cost follow from the capacity at the SLO by the stated arithmetic."""
+
+import json
+import math
+
+import pytest
+
+from sizing import api, catalog
+
+H100 = catalog.gpu("h100-sxm")
+BASE = {"model": "llama-3.1-70b", "gpu": "h100-sxm", "weights": "fp8", "requests_per_s": 20, "input_tokens": 1000,
+        "output_tokens": 300, "ttft_p95_ms": 800, "tpot_ms": 40}
+
+
+def fleet(**params):
+    out = json.loads(api.run("fleet", json.dumps({**BASE, **params})))
+    assert "error" not in out, out
+    return out
+
+
+def test_replicas_gpus_and_cost_arithmetic():
+    out = fleet()
+    # replicas = ⌈20 ÷ (capacity × (1 − 0.2))⌉, GPUs = replicas × TP
+    assert out["replicas"] == math.ceil(20 / (out["capacity_requests_per_s_per_replica"] * 0.8))
+    assert out["gpus"] == out["replicas"] * out["tp"]
+    # on demand only: GPUs × price per GPU-hour; a month is 730 h
+    assert out["cost_usd_per_hour"] == pytest.approx(out["gpus"] * H100.price_usd_per_hour_on_demand)
+    assert out["cost_usd_per_month"] == pytest.approx(out["cost_usd_per_hour"] * 730)
+    # blended $/1M tokens = $/s ÷ (20 × 1,300 tokens/s) × 10⁶
+    assert out["blended_usd_per_million_tokens"] == pytest.approx(out["cost_usd_per_hour"] / 3600 / (20 * 1300) * 1e6)
+    # the input/output split accounts for the whole cost
+    assert out["input_usd_per_million_tokens"] * 1000 + out["output_usd_per_million_tokens"] * 300 == pytest.approx(
+        out["blended_usd_per_million_tokens"] * 1300)
+
+
+def test_operating_point_meets_the_slos_with_headroom():
+    out = fleet()
+    assert out["ttft_p95_ms"] <= 800 and out["tpot_ms"] <= 40
+    assert out["headroom"] >= 0.2 - 1e-9
+    assert out["utilization"] == pytest.approx(1 - out["headroom"])
+
+
+def test_more_load_or_tighter_slo_never_needs_fewer_gpus():
+    base = fleet()["gpus"]
+    assert fleet(requests_per_s=40)["gpus"] >= base
+    assert fleet(tpot_ms=25)["gpus"] >= base
+    assert fleet(headroom=0.5)["gpus"] >= base
+
+
+def test_spot_mix_prices():
+    out = fleet(spot_fraction=0.5)
+    spot = round(out["gpus"] * 0.5)
+    assert out["spot_gpus"] == spot and out["on_demand_gpus"] == out["gpus"] - spot
+    assert out["cost_usd_per_hour"] == pytest.approx(spot * H100.price_usd_per_hour_spot
+                                                     + (out["gpus"] - spot) * H100.price_usd_per_hour_on_demand)
+    assert any("spot" in w for w in out["warnings"])
+
+
+def test_fixed_tp_is_respected():
+    assert fleet(tp=8)["tp"] == 8
+
+
+def test_disaggregated_pools():
+    out = fleet(disaggregate=True)
+    assert out["gpus"] == out["prefill_gpus"] + out["decode_gpus"]
+    assert out["prefill_gpus"] == out["prefill_replicas"] * out["prefill_tp"]
+    # KV moved per second: 20 req/s × 1,000 tokens × 163,840 B (FP8 KV of Llama 3.1 70B: 2·80·8·128·1) = 3.2768 GB/s
+    assert out["kv_transfer_gb_per_s"] == pytest.approx(20 * 1000 * 163_840 / 1e9)
+    # one prompt's cache over the prefill TP group's links at 50 GB/s each
+    assert out["kv_transfer_ms"] == pytest.approx(1000 * 163_840 / (out["prefill_tp"] * 50e9) * 1e3)
+    assert out["ttft_p95_ms"] <= 800 and out["tpot_ms"] <= 40
+    assert out["aggregated_gpus"] > 0
+
+
+@pytest.mark.parametrize(
+    "params, field",
+    [
+        ({"tpot_ms": 1}, "tpot_ms"),
+        ({"requests_per_s": 0}, "requests_per_s"),
+        ({"headroom": 0.95}, "headroom"),
+        ({"spot_fraction": 2}, "spot_fraction"),
+        ({"model": "llama-3.1-405b", "weights": "bf16", "gpu": "a100-40gb"}, "model"),
+        ({"tp": 3}, "tp"),
+    ],
+)
+def test_impossible_or_bad_requests_name_the_field(params, field):
+    out = json.loads(api.run("fleet", json.dumps({**BASE, **params})))
+    assert out["error"]["field"] == field, out
