@@ -178,7 +178,7 @@ def fleet_calculation(params: dict[str, Any]) -> dict[str, Any]:
     weights = catalog.precision(read_choice(params, "weights", names, "bf16"), field="weights")
     kv = catalog.precision(read_choice(params, "kv", names, default_kv(weights)), field="kv")
     engine = read_engine(params)
-    rate = read_float(params, "requests_per_s", 0.0, 1e6, low_inclusive=False)
+    rate = read_float(params, "requests_per_s", 0.001, 100_000.0)
     prompt, output = read_tokens(params, m)
     ttft_slo = read_float(params, "ttft_p95_ms", 1.0, 600_000.0, 1000.0) / 1e3
     tpot_slo = read_float(params, "tpot_ms", 1.0, 10_000.0, 50.0) / 1e3
