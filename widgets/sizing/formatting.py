@@ -165,6 +165,8 @@ def format_money(value: float, digits: int = 3) -> str:
 
 
 def _join(number: str, symbol: str, family: str) -> str:
+    if symbol == "days" and number == "1":
+        symbol = "day"
     if family in {"params", "usd"}:
         return f"{number}{symbol}" if symbol else number
     return f"{number} {symbol}"
@@ -200,6 +202,10 @@ _FIELD_SUFFIXES: tuple[tuple[str, str, float], ...] = (
     ("_tokens", "tokens", 1.0),
     ("gpus", "gpus", 1.0),
     ("params", "params", 1.0),
+    ("hit_rate", "ratio", 1.0),
+    ("acceptance", "ratio", 1.0),
+    ("_discount", "ratio", 1.0),
+    ("_premium", "ratio", 1.0),
     ("_ratio", "ratio", 1.0),
     ("_fraction", "ratio", 1.0),
     ("_share", "ratio", 1.0),

@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .derivation import Derivation, num
+from .derivation import Derivation
+from .formatting import format_quantity
 from .errors import InputError
 from .registry import calculation
 from .validation import reject_unknown
@@ -56,7 +57,7 @@ def timeline(params: dict[str, Any]) -> dict[str, Any]:
     result["derivations"]["total_minutes"] = Derivation(
         "total time",
         " + ".join(name for name, _ in phases),
-        " + ".join(num(minutes) for _, minutes in phases) + " min",
+        " + ".join(format_quantity(minutes * 60.0, "s") for _, minutes in phases),
         total * 60.0,
         "s",
     )
