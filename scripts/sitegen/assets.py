@@ -36,6 +36,18 @@ PYODIDE_REQUIRED = (("pyodide.js", "pyodide.mjs"), ("pyodide.asm.js", "pyodide.a
 MERMAID_FILES = ("dist/mermaid.min.js",)
 VENDORED = {"pyodide": (PYODIDE_FILES, PYODIDE_REQUIRED), "mermaid": (MERMAID_FILES, (MERMAID_FILES,))}
 
+# Browsers refuse a module script or streamed WebAssembly served with another type, and Python's mimetypes only knows
+# these from the machine's /etc/mime.types; `mkdocs serve` and the test server both register them.
+MIME_TYPES = {".mjs": "text/javascript", ".js": "text/javascript", ".wasm": "application/wasm",
+              ".whl": "application/zip", ".json": "application/json"}
+
+
+def register_mime_types() -> None:
+    import mimetypes
+
+    for suffix, mime in MIME_TYPES.items():
+        mimetypes.add_type(mime, suffix)
+
 
 class AssetError(RuntimeError):
     """A vendored asset is missing or stale; the message says which and what to run."""

@@ -34,6 +34,7 @@ class SiteBuild:
     # -- events ------------------------------------------------------------------------------------------------------
 
     def on_config(self, config: Any) -> Any:
+        assets.register_mime_types()  # for `mkdocs serve`, which serves the vendored runtime
         self.ledger = Ledger()
         self._blocks = {}
         self._resolve, self._scenario = default_resolvers()
