@@ -68,14 +68,17 @@ def test_prefill_step_is_compute_bound_with_causal_attention():
 
 
 def test_tp_adds_two_allreduces_per_layer():
-    sm = StepModel(Deployment(M70, H100, 4, BF16, BF16))
-    step = sm.step(64, 1000)
-    # 2 × 80 layers × ring all-reduce of 64 tokens × 8192 × 2 B over 4 GPUs
-    from sizing.comms import allreduce_time_s
     from sizing.efficiency import LINKS
 
-    expected = 160 * allreduce_time_s(4, 64 * 8192 * 2, 450e9, LINKS["nvlink4"])
-    assert step.comm_s == pytest.approx(expected)
+    link = LINKS["nvlink4"]
+    sm = StepModel(Deployment(M70, H100, 4, BF16, BF16))
+    # 2 × 80 layers × one-kernel all-reduce of 64 tokens × 8192 × 2 B = 1,048,576 B over 4 GPUs:
+    # α_custom + 2·3/4 × 1,048,576 B ÷ (η_bus × 450 GB/s)
+    one = link.custom_latency_s + 1.5 * 1_048_576 / (link.bus_efficiency * 450e9)
+    assert sm.step(64, 1000).comm_s == pytest.approx(160 * one)
+    # 4,096 tokens → 64 MiB messages, above the one-kernel limit: NCCL's ring, α0 + 6 hops + the same bytes term
+    ring = link.latency_s + 6 * link.hop_latency_s + 1.5 * 4096 * 8192 * 2 / (link.bus_efficiency * 450e9)
+    assert sm.step(4096, 1000).comm_s == pytest.approx(160 * ring)
     assert StepModel(Deployment(M70, H100, 4, BF16, BF16)).step(64, 1000).comm_s > 0
     assert StepModel(Deployment(M8, H100, 1, BF16, BF16)).step(64, 1000).comm_s == 0
 

@@ -8,6 +8,9 @@ For a group of ``n`` GPUs, a message of ``M`` bytes (the buffer each GPU holds),
 * all-gather / reduce-scatter (ring): α0 + (n−1)·α + (n−1)/n · M ÷ (e·W), ``M`` = the gathered (full) buffer
 * all-to-all:           α0 + (n−1)·α + (n−1)/n · M ÷ (e·W),     ``M`` = the bytes each GPU sends in total
 
+Serving engines run small tensor-parallel all-reduces with a one-kernel implementation instead of NCCL's ring on
+peer-to-peer fabrics (NVLink, Infinity Fabric): ``α_custom + 2(n−1)/n · M ÷ (e·W)``, used up to a size limit.
+
 Bus bandwidth (what NCCL's tests report) = algorithm factor · M ÷ time, with factor 2(n−1)/n for all-reduce.
 Communication "dominates" a step when its time exceeds the compute it sits beside; the latency term dominates
 the collective when α-terms exceed the bytes term, i.e. below the crossover message size where they are equal.
@@ -80,6 +83,16 @@ def allreduce_time_s(gpus: int, message_bytes: float, link_bytes_per_s: float, p
         + 2 * (gpus - 1) * params.hop_latency_s
         + 2.0 * (gpus - 1) / gpus * message_bytes / (params.bus_efficiency * link_bytes_per_s)
     )
+
+
+def engine_allreduce_time_s(gpus: int, message_bytes: float, link_bytes_per_s: float, params: LinkEfficiency) -> float:
+    """The all-reduce a serving engine runs for tensor parallelism: the faster of NCCL's ring and, for messages up to
+    ``custom_max_bytes`` on a peer-to-peer fabric, a one-kernel all-reduce (α_custom + 2(n−1)/n · M ÷ (e·W))."""
+    ring = allreduce_time_s(gpus, message_bytes, link_bytes_per_s, params)
+    if gpus <= 1 or params.custom_latency_s is None or message_bytes > params.custom_max_bytes:
+        return ring
+    custom = params.custom_latency_s + 2.0 * (gpus - 1) / gpus * message_bytes / (params.bus_efficiency * link_bytes_per_s)
+    return min(ring, custom)
 
 
 def crossover_bytes(op: str, gpus: int, link_bytes_per_s: float, params: LinkEfficiency, algorithm: str = "ring") -> float:
@@ -160,4 +173,4 @@ def collectives_calculation(params: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
-__all__ = ["LINKS", "collective_time", "allreduce_time_s", "crossover_bytes", "communication_share"]
+__all__ = ["LINKS", "collective_time", "allreduce_time_s", "engine_allreduce_time_s", "crossover_bytes", "communication_share"]

@@ -20,7 +20,8 @@ Where the numbers are used (see ``sizing.latency``):
 * every engine step pays ``step_overhead_s + layer_overhead_s · layers`` (scheduler, sampling, launch gaps and the
   small memory-bound kernels — norms, rotary, activation — that a roofline of the GEMMs leaves out);
 * a tensor-parallel all-reduce costs ``latency_s + hops · hop_latency_s + bytes-term ÷ (link · bus_efficiency)``
-  (see ``sizing.comms``);
+  with NCCL (see ``sizing.comms``); inside a serving engine on a peer-to-peer fabric, messages up to
+  ``custom_max_bytes`` go through a one-kernel all-reduce costing ``custom_latency_s`` + the same bytes term;
 * a served request pays ``request_overhead_s`` once (HTTP, tokenisation, detokenisation, queue hand-off).
 """
 
@@ -49,6 +50,10 @@ class LinkEfficiency:
     hop_latency_s: float  # added per ring step (2·(n−1) steps for a ring all-reduce)
     bus_efficiency: float  # fraction of the per-direction link bandwidth the bytes term reaches
     note: str
+    # Serving engines replace NCCL for small messages on peer-to-peer fabrics with a one-kernel all-reduce
+    # (vLLM custom_all_reduce, TensorRT-LLM's custom AR): a fixed latency, no per-ring-step cost. None: not available.
+    custom_latency_s: float | None = None
+    custom_max_bytes: float = 8 * 2**20  # vLLM's default limit for its custom all-reduce
 
 
 @dataclass(frozen=True)
@@ -136,6 +141,7 @@ LINKS: dict[str, LinkEfficiency] = {
         latency_s=14e-6,
         hop_latency_s=1.1e-6,
         bus_efficiency=0.85,
+        custom_latency_s=6e-6,
         note="m120 (64 MB over 8 H100s: 365 GB/s bus bandwidth), m121 (1 MB: 34 µs), m123 (130 KB: 19 µs), m122 (TP2)",
     ),
     "nvlink3": LinkEfficiency(
@@ -143,6 +149,7 @@ LINKS: dict[str, LinkEfficiency] = {
         latency_s=22e-6,
         hop_latency_s=2.0e-6,
         bus_efficiency=0.60,
+        custom_latency_s=8e-6,
         note="m124 (64 MB over 8 A100s: 174 GB/s bus bandwidth), m125 (1 MB: 64 µs)",
     ),
     "nvlink5": LinkEfficiency(
@@ -150,6 +157,7 @@ LINKS: dict[str, LinkEfficiency] = {
         latency_s=14e-6,
         hop_latency_s=1.1e-6,
         bus_efficiency=0.85,
+        custom_latency_s=6e-6,
         note="prior: NVLink 4's measured fractions (same NVSwitch design, twice the bandwidth); no measured row",
     ),
     "pcie4": LinkEfficiency(
@@ -174,6 +182,7 @@ LINKS: dict[str, LinkEfficiency] = {
         latency_s=25e-6,
         hop_latency_s=2e-6,
         bus_efficiency=0.55,
+        custom_latency_s=10e-6,
         note="prior: RCCL on the MI300X full mesh reaches about half of the aggregate link rate (uncertain)",
     ),
     "ici": LinkEfficiency(
@@ -181,7 +190,8 @@ LINKS: dict[str, LinkEfficiency] = {
         latency_s=10e-6,
         hop_latency_s=1e-6,
         bus_efficiency=0.80,
-        note="prior: scaling-book treats ICI collectives as bandwidth-bound above ~1 µs per hop (uncertain)",
+        custom_latency_s=5e-6,
+        note="prior: scaling-book treats ICI collectives as bandwidth-bound above ~1 µs per hop; XLA's fused collectives play the role of the one-kernel all-reduce (uncertain)",
     ),
 }
 
@@ -190,8 +200,8 @@ ENGINE = EngineDefaults(
     max_batch_size=2048,
     max_num_tokens=8192,
     cuda_context_bytes=1.0e9,
-    step_overhead_s=0.6e-3,
-    layer_overhead_s=45e-6,
+    step_overhead_s=0.3e-3,
+    layer_overhead_s=70e-6,
     request_overhead_s=8e-3,
     narrow_dtype_factor=0.75,
     moe_gemm_factor=0.5,
@@ -200,8 +210,8 @@ ENGINE_NOTE = (
     "kv_memory_fraction 0.90: vLLM gpu_memory_utilization default and the low end of TensorRT-LLM's "
     "kv_cache_free_gpu_mem_fraction (0.9–0.95); max_batch_size 2048 and max_num_tokens 8192: TensorRT-LLM build "
     "defaults; cuda_context_bytes: CUDA context plus library workspaces (gpu_poor assumes 650 MB; NCCL buffers add "
-    "more); step/layer overheads from the low-load inter-token latencies m071 (8B, 32 layers) and m066 (70B TP4, "
-    "80 layers); request_overhead from the served TTFTs m066, m070, m071, m075; narrow_dtype_factor from the FP8 "
+    "more); step/layer overheads from the low-load inter-token latencies m071/m075 (8B, 32 layers, TP1) and "
+    "m066/m070 (70B, 80 layers, TP4, with the one-kernel all-reduce); request_overhead from the served TTFTs m066, m070, m071, m075; narrow_dtype_factor from the FP8 "
     "compute-bound offline rows m001, m022, m025; moe_gemm_factor from the seven Mixtral rows m045–m054 (H100 FP8 and A100 FP16, TP1–8, all over-predicted by 19–46% with dense-GEMM efficiency): grouped expert GEMMs over few tokens each, plus routing, token permutation and the weighted un-permute, run at about half a dense GEMM's efficiency"
 )
 

@@ -9,7 +9,8 @@ attending to ``k`` keys on average), per GPU of a TP group of size ``tp``:
   LM head        max(V·h·b16 ÷ tp ÷ (BW·η),  2·V·h·n_logits ÷ tp ÷ (F·mfu(n_logits)))
 * attention: decode max(d·c·KV_gpu ÷ (BW·η), d·c·a ÷ tp ÷ (F16·η_att)) + prefill p·k·a ÷ tp ÷ (F16·η_att),
   with a = 2·heads·(d_qk + d_v)·layers FLOPs per query–key pair;
-* tensor parallelism: 2 ring all-reduces per layer of T·hidden·2 bytes (16-bit activations), see ``sizing.comms``;
+* tensor parallelism: 2 all-reduces per layer of T·hidden·2 bytes (16-bit activations), the engine's all-reduce of
+  ``sizing.comms`` (one-kernel for small messages on NVLink, NCCL's ring otherwise);
 * fixed: step_overhead + layer_overhead·layers.
 
 Symbols: b bytes per weight, η achievable HBM fraction, F peak FLOP/s of the weights' compute dtype, mfu(n) the
@@ -21,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .architecture import kv_bytes_per_token_per_gpu
-from .comms import allreduce_time_s
+from .comms import engine_allreduce_time_s
 from .compute import attention_flops_per_pair, weight_split
 from .efficiency import ENGINE, device, gemm_efficiency, link, mfu_max
 from .memory import Deployment, embedding_bytes_per_value
@@ -121,7 +122,7 @@ class StepModel:
         attention += p * prompt_keys * self.attn_flops_per_pair / self.flops16
         comm = 0.0
         if self.link is not None:
-            comm = 2 * self.layers * allreduce_time_s(self.tp, tokens * self.activation_bytes_per_token, self.link_bw, self.link)
+            comm = 2 * self.layers * engine_allreduce_time_s(self.tp, tokens * self.activation_bytes_per_token, self.link_bw, self.link)
         return StepTime(gemm, attention, comm, self.overhead, mem_bound)
 
     def prefill(self, prompt_tokens: float) -> StepTime:

@@ -146,8 +146,12 @@ class Replica:
     def open_loop(self, rate: float) -> dict[str, Any]:
         cap = float(self.capacity)
 
+        def others(b: float) -> float:
+            # Poisson arrivals see the time average b in the engine, but never more than cap − 1 beside them.
+            return min(b, cap - 1.0)
+
         def excess(b: float) -> float:
-            return b - rate * self.timing(b).e2e_engine_s(self.L)
+            return b - rate * self.timing(others(b)).e2e_engine_s(self.L)
 
         if excess(cap) < 0:
             t = self.timing(cap - 1.0)
@@ -181,7 +185,7 @@ class Replica:
                 if side == -1:
                     f_hi /= 2
                 side = -1
-        t = self.timing(b)
+        t = self.timing(others(b))
         rho = min(b / cap, 1.0 - 1e-12)
         queue = rho ** math.sqrt(2.0 * (cap + 1.0)) / ((1.0 - rho) * rate)
         ttft = self.overhead_s + t.mean_step_s / 2 + queue + t.ttft_engine_s
@@ -193,20 +197,34 @@ class Replica:
         return result
 
     def _wave(self, size: float) -> tuple[float, float, float, StepTime]:
-        """(mean TTFT from the wave's start, mean TPOT, makespan, decode step) of ``size`` requests started together."""
-        total = size * self.I
-        prompt_steps = max(math.ceil(total / self.chunk - 1e-9), self.n_chunks)
-        per_step = total / prompt_steps
-        decoding = size / 2.0 * (prompt_steps - 1) / prompt_steps
-        t_prompt = self.sm.step(decoding, self.decode_context, per_step, self.keys, decoding + per_step / self.I).total_s
-        light = self.sm.step(size, self.decode_context)
-        ttft = t_prompt * (prompt_steps + self.n_chunks) / 2.0
+        """(mean TTFT from the wave's start, mean TPOT, makespan, decode step) of ``size`` requests started together.
+
+        Prompts go through ``P = max(size·I ÷ max_num_tokens, n_c)`` steps, ``r = size ÷ P`` requests finishing per
+        step; a request finished at step j decodes in the prompt steps after it and then in decode-only steps. Mean
+        decoders per prompt step ``r·m`` with ``m = mean over k of min(k − 1, L − 1)``; per decode-only step
+        ``r·m'`` with ``m' = mean over u = 1 … L−1 of min(P, u)``. Mean TTFT = t_prompt·(P + n_c) ÷ 2; each request
+        spends on average ``m`` of its L − 1 decode steps inside prompt steps.
+        """
         decode_steps = self.L - 1
-        if decode_steps > 0:
-            overlap = min(decode_steps, (prompt_steps - self.n_chunks) / 2.0)
-            tpot = light.total_s + overlap * (t_prompt - light.total_s) / decode_steps
+        prompt_steps = max(size * self.I / self.chunk, float(self.n_chunks))  # the last step carries what is left
+        per_step = size * self.I / prompt_steps
+        rate = size / prompt_steps
+        if decode_steps >= prompt_steps - 1:
+            m = (prompt_steps - 1) / 2
         else:
-            tpot = 0.0
+            m = decode_steps * (2 * prompt_steps - decode_steps - 1) / (2 * prompt_steps)
+        if decode_steps <= 0:
+            m_light = 0.0
+        elif prompt_steps >= decode_steps:
+            m_light = (decode_steps + 1) / 2
+        else:
+            m_light = (prompt_steps * (prompt_steps + 1) / 2 + (decode_steps - prompt_steps) * prompt_steps) / decode_steps
+        prompt_decoders = rate * m if decode_steps > 0 else 0.0
+        t_prompt = self.sm.step(prompt_decoders, self.decode_context, per_step, self.keys,
+                                prompt_decoders + per_step / self.I).total_s
+        light = self.sm.step(max(rate * m_light, 1.0), self.decode_context)
+        ttft = t_prompt * (prompt_steps + self.n_chunks) / 2.0
+        tpot = (m * t_prompt + (decode_steps - m) * light.total_s) / decode_steps if decode_steps > 0 else 0.0
         return ttft, tpot, prompt_steps * t_prompt + decode_steps * light.total_s, light
 
     def batch(self, requests: float) -> dict[str, Any]:
