@@ -1,6 +1,7 @@
 """What the site build does at each MkDocs event; ``hooks.py`` only maps events to these methods.
 
 * config: add ``widgets/js`` and ``widgets/css`` to every page; start an empty ledger.
+* serve: also watch the model, the widgets, the build code and the data folders.
 * files: add the vendored runtime, the model's wheel, the widgets and generated pages (``File.generated``, so
   ``mkdocs serve`` serves them too and nothing is written into ``docs/``).
 * page_markdown: render value markers from the model and record them in the ledger.
@@ -22,6 +23,8 @@ from .ledger import Ledger, LedgerError, default_resolvers
 from .pages import generated_pages, is_page
 
 LEDGER_FILE = "values.json"
+# Besides docs/ and mkdocs.yml, what `mkdocs serve` rebuilds on: the model and its data, widgets, build code, data files.
+WATCHED = ("widgets/sizing", "widgets/js", "widgets/css", "scripts/sitegen", "companies", "transcripts")
 
 
 class SiteBuild:
@@ -51,6 +54,12 @@ class SiteBuild:
             if uri not in config.extra_css:
                 config.extra_css.append(uri)
         return config
+
+    def on_serve(self, server: Any, config: Any, builder: Any) -> Any:
+        for folder in WATCHED:
+            if (self.root / folder).is_dir():
+                server.watch(str(self.root / folder))
+        return server
 
     def on_files(self, files: Files, config: Any) -> Files:
         try:

@@ -21,6 +21,7 @@ from sitegen.build import SiteBuild  # noqa: E402
 _build = SiteBuild(ROOT)
 
 on_config = _build.on_config
+on_serve = _build.on_serve
 on_files = _build.on_files
 on_page_markdown = _build.on_page_markdown
 on_page_content = _build.on_page_content
