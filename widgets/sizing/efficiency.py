@@ -142,7 +142,11 @@ LINKS: dict[str, LinkEfficiency] = {
         hop_latency_s=1.1e-6,
         bus_efficiency=0.85,
         custom_latency_s=6e-6,
-        note="m120 (64 MB over 8 H100s: 365 GB/s bus bandwidth), m121 (1 MB: 34 µs), m123 (130 KB: 19 µs), m122 (TP2)",
+        note=(
+            "NCCL: m120 (64 MB over 8 H100s: 365 GB/s bus bandwidth), m121 (1 MB: 34 µs), m123 (130 KB: 19 µs, "
+            "where NCCL's low-latency protocol beats this fit), m122 (TP2); one-kernel 6 µs: fitted with the "
+            "layer overhead on the TP4 low-load inter-token latencies m066/m070"
+        ),
     ),
     "nvlink3": LinkEfficiency(
         "nvlink3",
@@ -150,7 +154,7 @@ LINKS: dict[str, LinkEfficiency] = {
         hop_latency_s=2.0e-6,
         bus_efficiency=0.60,
         custom_latency_s=8e-6,
-        note="m124 (64 MB over 8 A100s: 174 GB/s bus bandwidth), m125 (1 MB: 64 µs)",
+        note="NCCL: m124 (64 MB over 8 A100s: 174 GB/s bus bandwidth), m125 (1 MB: 64 µs); one-kernel: prior, a little above NVLink 4's",
     ),
     "nvlink5": LinkEfficiency(
         "nvlink5",
@@ -207,12 +211,15 @@ ENGINE = EngineDefaults(
     moe_gemm_factor=0.5,
 )
 ENGINE_NOTE = (
-    "kv_memory_fraction 0.90: vLLM gpu_memory_utilization default and the low end of TensorRT-LLM's "
-    "kv_cache_free_gpu_mem_fraction (0.9–0.95); max_batch_size 2048 and max_num_tokens 8192: TensorRT-LLM build "
-    "defaults; cuda_context_bytes: CUDA context plus library workspaces (gpu_poor assumes 650 MB; NCCL buffers add "
-    "more); step/layer overheads from the low-load inter-token latencies m071/m075 (8B, 32 layers, TP1) and "
-    "m066/m070 (70B, 80 layers, TP4, with the one-kernel all-reduce); request_overhead from the served TTFTs m066, m070, m071, m075; narrow_dtype_factor from the FP8 "
-    "compute-bound offline rows m001, m022, m025; moe_gemm_factor from the seven Mixtral rows m045–m054 (H100 FP8 and A100 FP16, TP1–8, all over-predicted by 19–46% with dense-GEMM efficiency): grouped expert GEMMs over few tokens each, plus routing, token permutation and the weighted un-permute, run at about half a dense GEMM's efficiency"
+    "kv_memory_fraction 0.90: vLLM's gpu_memory_utilization default and the low end of TensorRT-LLM's "
+    "kv_cache_free_gpu_mem_fraction (0.9–0.95). max_batch_size 2048 and max_num_tokens 8192: TensorRT-LLM's build "
+    "defaults. cuda_context_bytes: CUDA context plus library workspaces (gpu_poor assumes 650 MB; NCCL buffers add "
+    "more). step_overhead and layer_overhead: the low-load inter-token latencies m071/m075 (8B, 32 layers, TP1) and "
+    "m066/m070 (70B, 80 layers, TP4, fitted together with the one-kernel all-reduce latency). request_overhead: the "
+    "served TTFTs m066, m070, m071, m075. narrow_dtype_factor: the compute-bound FP8 offline rows m001, m022, m025. "
+    "moe_gemm_factor: the seven Mixtral rows m045–m054 (H100 FP8 and A100 FP16, TP1–8), all 19–46% too fast with "
+    "dense-GEMM efficiency — grouped expert GEMMs over few tokens each, plus routing, token permutation and the "
+    "weighted un-permute, run at about half a dense GEMM's efficiency."
 )
 
 

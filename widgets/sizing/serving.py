@@ -4,9 +4,9 @@ Engine behaviour modelled (TensorRT-LLM/vLLM style in-flight batching with chunk
 
 * each step carries every running sequence's next decode token plus prompt chunks of at most ``max_num_tokens``
   tokens; a prompt of ``I`` tokens is split into ``n_c = ⌈I ÷ max_num_tokens⌉`` chunks of ``u = I ÷ n_c``;
-* a sequence lives ``S = max(L − 1 + n_c, B·I ÷ max_num_tokens)`` steps: its prompt chunks, then ``L − 1``
-  decode steps (the first output token comes out of the prefill); the second term is the prefill token budget
-  binding, when prompts queue for room in steps;
+* a sequence lives ``S = max(L − 1 + n_c, B·(I + L − 1) ÷ max_num_tokens)`` steps: its prompt chunks, then
+  ``L − 1`` decode steps (the first output token comes out of the prefill); the second term is the step token
+  budget (prompt and decode tokens alike) binding, when prompts queue for room in steps;
 * a tagged request sharing the engine with ``o`` other sequences (time average) sees per step
   ``o·(L−1) ÷ S`` other decoders and ``μ = o·I ÷ (S·u)`` other prompt chunks; a step with ``μ ≤ 1`` expected
   chunks is a mix ``(1−μ)·t(decode only) + μ·t(decode + one chunk)`` (interpolated between whole numbers of
@@ -111,7 +111,8 @@ class Replica:
         """Steady state seen by a request sharing the engine with ``others`` sequences (formulas in the docstring)."""
         others = max(others, 0.0)
         decode_steps = self.L - 1
-        S = max(decode_steps + self.n_chunks, (others + 1.0) * self.I / self.chunk)
+        # The step token budget covers decode tokens too: all B·(I + L − 1) tokens of a cycle must pass through it.
+        S = max(decode_steps + self.n_chunks, (others + 1.0) * (self.I + decode_steps) / self.chunk)
         other_decoders = others * decode_steps / S
         other_chunks = others * self.I / (S * self.u)
         tpot = self._mix(1.0 + other_decoders, other_chunks) if decode_steps > 0 else 0.0
