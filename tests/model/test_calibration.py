@@ -113,3 +113,23 @@ def test_accuracy_calculation():
     assert len(out["rows"]) == len(CHECKS)
     assert all(math.isfinite(r["predicted"]) for r in out["rows"])
     assert json.loads(api.run("accuracy", '{"x": 1}'))["error"]["field"] == "x"
+
+
+def test_rows_in_other_notations_are_read():
+    # weights/KV written together, engine spellings of precisions, latency columns named by other harnesses
+    assert calibration._precision({"weights": "FP4/FP8"}, "weights").id == "fp4"
+    assert calibration._precision({"weights": "FP4/FP8"}, "kv").id == "fp8"
+    assert calibration._precision({"weights": "NVFP4", "kv": "FP8"}, "weights").id == "fp4"
+    assert calibration._precision({"weights": "int4"}, "kv").id == "bf16"
+    assert calibration._latency_metric("avg_latency_s") == ("e2e_ms", 1000.0)
+    assert calibration._latency_metric("median_tpot_ms") == ("tpot_ms", 1.0)
+    assert calibration._latency_metric("latency_ms_p99") is None  # tails are not predicted
+    row = {"id": "z6", "model": "llama-3.1-405b", "gpu": "h100-sxm", "gpus": 16, "tp": 8, "pp": 2, "weights": "fp8",
+           "input_tokens": 100, "output_tokens": 100, "scenario": "offline", "metric": "output_tokens_per_s_total",
+           "value": 5}
+    assert "pipeline" in calibration.report([row])[0].reason
+    vllm = {"id": "z7", "model": "llama-3.1-8b", "gpu": "h200", "gpus": 1, "tp": 1, "weights": "bf16",
+            "input_tokens": 32, "output_tokens": 128, "engine": "vLLM benchmark_latency", "scenario": "batch size 8",
+            "metric": "avg_latency_s", "value": 1.0}
+    check = calibration.report([vllm])[0]
+    assert check.status == "ok" and check.metric == "e2e_ms" and check.measured == 1000.0

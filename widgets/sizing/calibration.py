@@ -35,7 +35,7 @@ from .comms import allreduce_time_s
 from .efficiency import link
 from .errors import InputError
 from .latency import gemm_time_s
-from .memory import Deployment, read_engine, read_tp
+from .memory import Deployment, default_kv, read_engine, read_tp
 from .registry import calculation
 from .serving import estimate
 from .specs import ModelSpec
@@ -128,11 +128,14 @@ def mode_of(row: dict[str, Any]) -> tuple[str, float] | str:
     return f"load not stated in a form the model takes (scenario {row.get('scenario')!r})"
 
 
-_METRIC = re.compile(r"^(ttft|first_token_latency|itl|tpot|decode|prefill|e2e|total|latency|avg_latency)"
+_METRIC = re.compile(r"^(?:mean_|median_|avg_|p50_)?"
+                     r"(ttft|first_token_latency|itl|tpot|decode|prefill|e2e_latency|e2e|request_latency|total|latency)"
                      r"(?:_ms|_s)?(?:_per_token)?(?:_(?:mean|median|avg|p50))?(?:_(ms|s))?$")
 _NAMES = {"ttft": "ttft_ms", "first_token_latency": "ttft_ms", "itl": "tpot_ms", "tpot": "tpot_ms",
-          "decode": "tpot_ms", "prefill": "prefill_ms", "e2e": "e2e_ms", "total": "e2e_ms", "latency": "e2e_ms",
-          "avg_latency": "e2e_ms"}
+          "decode": "tpot_ms", "prefill": "prefill_ms", "e2e": "e2e_ms", "e2e_latency": "e2e_ms",
+          "request_latency": "e2e_ms", "total": "e2e_ms", "latency": "e2e_ms"}
+_PRECISION_ALIASES = {"nvfp4": "fp4", "mxfp4": "fp4", "float16": "fp16", "bfloat16": "bf16", "e4m3": "fp8",
+                      "float8": "fp8", "w4a16": "int4", "int4-awq": "int4", "awq": "int4"}
 
 
 def _latency_metric(key: str) -> tuple[str, float] | None:
@@ -171,8 +174,21 @@ def _metrics(row: dict[str, Any], mode: str) -> list[tuple[str, float]]:
 
 
 def _precision(row: dict[str, Any], field: str) -> Any:
-    value = row.get(field)
-    return catalog.precision(str(value).lower() if value else "bf16", field=field)
+    """The row's precision. "FP4/FP8" (weights/KV written together) means FP4 weights and an FP8 KV cache; a row
+    without a KV precision gets the default for its weights (``memory.default_kv``)."""
+    def clean(text: str) -> str:
+        text = text.strip().lower()
+        return _PRECISION_ALIASES.get(text, text)
+
+    weights_text = str(row.get("weights") or "bf16")
+    weights = catalog.precision(clean(weights_text.split("/")[0]), field="weights")
+    if field == "weights":
+        return weights
+    if row.get("kv"):
+        return catalog.precision(clean(str(row["kv"]).split("/")[-1]), field="kv")
+    if "/" in weights_text:
+        return catalog.precision(clean(weights_text.split("/")[-1]), field="kv")
+    return catalog.precision(default_kv(weights), field="kv")
 
 
 def _predict_kernel(row: dict[str, Any]) -> list[Check] | str:
@@ -232,6 +248,8 @@ def _predict(row: dict[str, Any]) -> list[Check]:
         weights = _precision(row, "weights")
         kv = _precision(row, "kv")
         tp, gpus = int(row.get("tp") or 1), int(row.get("gpus") or 1)
+        if int(row.get("pp") or 1) > 1:
+            return [_skip(row, "pipeline parallelism is not modelled by the serving estimate")]
         if not isinstance(row.get("input_tokens"), int) or not isinstance(row.get("output_tokens"), int):
             return [_skip(row, "input/output lengths are not fixed numbers")]
         read_tp({"tp": tp}, m, g)
