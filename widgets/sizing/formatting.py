@@ -43,6 +43,8 @@ _SUFFIX = {
     "dimensionless": "",
 }
 
+_SINGULAR = {"tokens": "token", "gpus": "GPU", "gpu_hours": "GPU-hour"}
+
 # Unit symbols a writer may force with unit="…" (e.g. GiB for a capacity the driver reports in GiB).
 _FORCED = {
     symbol: (family, size)
@@ -135,7 +137,8 @@ def format_quantity(value: float, unit: str, *, digits: int = 3, force: str | No
         return number
     if unit == "multiplier":
         return f"{number}×"
-    return f"{number} {_SUFFIX[unit]}"
+    word = _SINGULAR.get(unit, _SUFFIX[unit]) if number == "1" else _SUFFIX[unit]
+    return f"{number} {word}"
 
 
 _SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
@@ -219,8 +222,24 @@ _FIELD_SUFFIXES: tuple[tuple[str, str, float], ...] = (
 )
 
 
+# Qualifiers that may follow the unit in a field name without changing it (``price_usd_per_hour_spot``).
+_QUALIFIERS = ("_per_gpu", "_per_replica", "_on_demand", "_spot", "_total", "_mean", "_median", "_p50", "_p90", "_p95", "_p99")
+
+
 def unit_for_field(name: str) -> tuple[str, float]:
     """The unit a field's name declares (``ttft_ms`` → seconds, scale 1e-3); plain counts are dimensionless."""
+    found = _match_suffix(name)
+    stripped = name
+    while found[0] == "dimensionless":
+        qualifier = next((q for q in _QUALIFIERS if stripped.endswith(q) and len(stripped) > len(q)), None)
+        if qualifier is None:
+            break
+        stripped = stripped[: -len(qualifier)]
+        found = _match_suffix(stripped)
+    return found
+
+
+def _match_suffix(name: str) -> tuple[str, float]:
     for suffix, unit, scale in _FIELD_SUFFIXES:
         if name.endswith(suffix) or name == suffix.lstrip("_"):
             return unit, scale
