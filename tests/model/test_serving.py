@@ -43,9 +43,10 @@ def test_experts_touched():
 
 def test_decode_step_batch_one_is_weight_and_kv_reads_plus_overhead():
     # One sequence decoding at context c on one H100 in BF16: every GEMM is memory-bound, so
-    # t = (dense weights + LM head + c × KV per token) bytes ÷ (3.35 TB/s × η) + step + 32 layers × layer overhead.
+    # t = (dense weights + LM head + c × KV per token + one token's elementwise traffic 32 layers × e × 4096) bytes
+    #     ÷ (3.35 TB/s × η) + step + 32 layers × layer overhead.
     c = 3000
-    bytes_read = DENSE_8B * 2 + LM_HEAD_8B * 2 + c * KV_8B_BF16
+    bytes_read = DENSE_8B * 2 + LM_HEAD_8B * 2 + c * KV_8B_BF16 + 32 * ENGINE.elementwise_bytes_per_hidden * 4096
     expected = bytes_read / (3.35e12 * HOP.hbm_efficiency) + ENGINE.step_overhead_s + 32 * ENGINE.layer_overhead_s
     step = StepModel(Deployment(M8, H100, 1, BF16, BF16)).step(1, c)
     assert step.memory_bound
@@ -55,16 +56,18 @@ def test_decode_step_batch_one_is_weight_and_kv_reads_plus_overhead():
 def test_prefill_step_is_compute_bound_with_causal_attention():
     # A lone 8192-token prompt: linear FLOPs 2·6,979,321,856·8192 at mfu(8192) = mfu_max·8192/(8192 + n_half) of
     # 989.4 TFLOP/s; LM head for the one last token is a weight read; attention 8192·8193/2 query–key pairs ×
-    # 2·32 heads·(128+128)·32 layers FLOPs at the attention efficiency of the BF16 peak.
+    # 2·32 heads·(128+128)·32 layers FLOPs at the attention efficiency of the BF16 peak; elementwise traffic
+    # 8192 tokens × 32 layers × e × 4096 bytes at the HBM efficiency.
     n = 8192
     mfu = mfu_max(H100, "bf16") * n / (n + HOP.gemm_half_tokens)
     linear = 2 * DENSE_8B * n / (989.4e12 * mfu)
     head = LM_HEAD_8B * 2 / (3.35e12 * HOP.hbm_efficiency)
     attention = n * (n + 1) / 2 * (2 * 32 * 256 * 32) / (989.4e12 * HOP.attention_efficiency)
     overhead = ENGINE.step_overhead_s + 32 * ENGINE.layer_overhead_s
+    elementwise = n * 32 * ENGINE.elementwise_bytes_per_hidden * 4096 / (3.35e12 * HOP.hbm_efficiency)
     step = StepModel(Deployment(M8, H100, 1, BF16, BF16)).prefill(n)
     assert not step.memory_bound
-    assert step.total_s == pytest.approx(linear + head + attention + overhead, rel=1e-9)
+    assert step.total_s == pytest.approx(linear + head + attention + overhead + elementwise, rel=1e-9)
 
 
 def test_tp_adds_two_allreduces_per_layer():

@@ -17,8 +17,9 @@ Where the numbers are used (see ``sizing.latency``):
   work around each GEMM, so a smaller fraction of the doubled peak is reached;
 * attention reads the KV cache at ``hbm_efficiency`` and computes scores at ``attention_efficiency`` of the 16-bit
   peak;
-* every engine step pays ``step_overhead_s + layer_overhead_s · layers`` (scheduler, sampling, launch gaps and the
-  small memory-bound kernels — norms, rotary, activation — that a roofline of the GEMMs leaves out);
+* every engine step pays ``step_overhead_s + layer_overhead_s · layers`` (scheduler, sampling, launch gaps), and each
+  token ``elementwise_bytes_per_hidden · hidden · layers`` bytes of memory-bound work outside the GEMMs (norms,
+  residual adds, quantisation) that every TP rank repeats — the reason per-GPU throughput falls as TP grows;
 * a tensor-parallel all-reduce costs ``latency_s + hops · hop_latency_s + bytes-term ÷ (link · bus_efficiency)``
   with NCCL (see ``sizing.comms``); inside a serving engine on a peer-to-peer fabric, messages up to
   ``custom_max_bytes`` go through a one-kernel all-reduce costing ``custom_latency_s`` + the same bytes term;
@@ -70,6 +71,10 @@ class EngineDefaults:
     request_overhead_s: float
     narrow_dtype_factor: float
     moe_gemm_factor: float  # routed-expert GEMMs reach this fraction of a dense GEMM's efficiency
+    # Bytes per hidden unit each token moves per layer on every TP rank outside the GEMMs: two RMSNorms, two
+    # residual adds, the all-reduce's input/output copies and the activation quantisation all act on the full
+    # hidden vector, which tensor parallelism replicates rather than shards.
+    elementwise_bytes_per_hidden: float
 
 
 # Fitted against the rows named in each note; see the module docstring for where each number enters.
@@ -207,8 +212,9 @@ ENGINE = EngineDefaults(
     step_overhead_s=0.3e-3,
     layer_overhead_s=70e-6,
     request_overhead_s=8e-3,
-    narrow_dtype_factor=0.75,
-    moe_gemm_factor=0.5,
+    narrow_dtype_factor=0.85,
+    moe_gemm_factor=0.55,
+    elementwise_bytes_per_hidden=32.0,
 )
 ENGINE_NOTE = (
     "kv_memory_fraction 0.90: vLLM's gpu_memory_utilization default and the low end of TensorRT-LLM's "
@@ -219,7 +225,10 @@ ENGINE_NOTE = (
     "served TTFTs m066, m070, m071, m075. narrow_dtype_factor: the compute-bound FP8 offline rows m001, m022, m025. "
     "moe_gemm_factor: the seven Mixtral rows m045–m054 (H100 FP8 and A100 FP16, TP1–8), all 19–46% too fast with "
     "dense-GEMM efficiency — grouped expert GEMMs over few tokens each, plus routing, token permutation and the "
-    "weighted un-permute, run at about half a dense GEMM's efficiency."
+    "weighted un-permute, run at about half a dense GEMM's efficiency. elementwise_bytes_per_hidden 32: counted "
+    "(norms 2 × 4 B, residual adds 2 × 6 B, all-reduce buffer copies 2 × 4 B, FP8 quantisation ≈ 6 B per hidden unit "
+    "per layer) and confirmed by the TP2–TP8 offline rows m026–m037, which without this replicated work come out "
+    "10–30% too fast, more so the higher the TP."
 )
 
 

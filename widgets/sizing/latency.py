@@ -11,6 +11,7 @@ attending to ``k`` keys on average), per GPU of a TP group of size ``tp``:
   with a = 2·heads·(d_qk + d_v)·layers FLOPs per query–key pair;
 * tensor parallelism: 2 all-reduces per layer of T·hidden·2 bytes (16-bit activations), the engine's all-reduce of
   ``sizing.comms`` (one-kernel for small messages on NVLink, NCCL's ring otherwise);
+* elementwise work every TP rank repeats: T·layers·e·hidden bytes ÷ (BW·η) (e bytes per hidden unit per token);
 * fixed: step_overhead + layer_overhead·layers.
 
 Symbols: b bytes per weight, η achievable HBM fraction, F peak FLOP/s of the weights' compute dtype, mfu(n) the
@@ -36,10 +37,11 @@ class StepTime:
     comm_s: float
     overhead_s: float
     memory_bound: bool  # the GEMM terms were set by weight reads, not by FLOPs
+    elementwise_s: float = 0.0  # norms, residual adds, quantisation: replicated on every TP rank
 
     @property
     def total_s(self) -> float:
-        return self.gemm_s + self.attention_s + self.comm_s + self.overhead_s
+        return self.gemm_s + self.attention_s + self.comm_s + self.overhead_s + self.elementwise_s
 
     def dominant(self) -> str:
         parts = {
@@ -47,6 +49,7 @@ class StepTime:
             "attention/KV reads": self.attention_s,
             "communication": self.comm_s,
             "fixed overhead": self.overhead_s,
+            "elementwise (replicated)": self.elementwise_s,
         }
         return max(parts, key=parts.get)
 
@@ -92,6 +95,7 @@ class StepModel:
         self.link_bw = g.interconnect_bytes_per_s
         self.link = link(g) if tp > 1 else None
         self.overhead = ENGINE.step_overhead_s + ENGINE.layer_overhead_s * m.layers
+        self.elementwise_per_token = m.layers * ENGINE.elementwise_bytes_per_hidden * m.hidden / self.bw
 
     def _gemm(self, bytes_: float, flops: float, tokens: float) -> tuple[float, bool]:
         mem = bytes_ / self.bw
@@ -123,7 +127,7 @@ class StepModel:
         comm = 0.0
         if self.link is not None:
             comm = 2 * self.layers * engine_allreduce_time_s(self.tp, tokens * self.activation_bytes_per_token, self.link_bw, self.link)
-        return StepTime(gemm, attention, comm, self.overhead, mem_bound)
+        return StepTime(gemm, attention, comm, self.overhead, mem_bound, tokens * self.elementwise_per_token)
 
     def prefill(self, prompt_tokens: float) -> StepTime:
         """One step that carries a whole prompt alone (batch of one, nothing decoding)."""

@@ -275,6 +275,7 @@ class Replica:
             "step_attention_ms": step.attention_s * 1e3,
             "step_comm_ms": step.comm_s * 1e3,
             "step_overhead_ms": step.overhead_s * 1e3,
+            "step_elementwise_ms": step.elementwise_s * 1e3,
             "bound": step.dominant(),
             "prefill_time_fraction": t.prefill_share,
             "warnings": [],
@@ -285,9 +286,11 @@ def _derivations(r: Replica, out: dict[str, Any]) -> dict[str, Derivation]:
     derivs = memory_derivations(r.d, r.mem)
     derivs["tpot_ms"] = Derivation(
         "time per output token",
-        "GEMMs + attention/KV reads + TP all-reduces + fixed step overhead (+ others' prompt chunks in the step)",
+        "GEMMs + attention/KV reads + TP all-reduces + fixed step overhead + replicated elementwise work "
+        "(+ others' prompt chunks in the step)",
         f"{num(out['step_gemm_ms'] * 1e-3, 's')} + {num(out['step_attention_ms'] * 1e-3, 's')} + "
         f"{num(out['step_comm_ms'] * 1e-3, 's')} + {num(out['step_overhead_ms'] * 1e-3, 's')} + "
+        f"{num(out['step_elementwise_ms'] * 1e-3, 's')} + "
         f"{num(max(0.0, out['tpot_ms'] - out['decode_step_ms']) * 1e-3, 's')}",
         out["tpot_ms"] * 1e-3,
         "s",
