@@ -29,12 +29,12 @@ export NO_MKDOCS_2_WARNING := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export CHROMIUM
 
-# Everything the site is built from; __pycache__ and the vendored copies are not sources.
-# Folders are listed too, so deleting a page also triggers a rebuild.
-SITE_SOURCES := mkdocs.yml $(shell find docs widgets scripts/sitegen \
-	-name __pycache__ -prune -o -path '$(VENDOR)' -prune -o -print 2>/dev/null | sort)
+# Everything the site is built from (__pycache__ and the vendored copies are not sources). The list itself is kept in
+# a file that changes only when a source is added or deleted, so deleting a page also triggers a rebuild.
+SITE_SOURCES := mkdocs.yml $(shell find docs widgets scripts/sitegen companies transcripts \
+	-name __pycache__ -prune -o -path '$(VENDOR)' -prune -o -type f -print 2>/dev/null | sort)
 
-.PHONY: help setup vendor wheel build serve test test-fast values bench clean distclean browser
+.PHONY: help setup vendor wheel build serve test values bench clean distclean browser FORCE
 
 help:
 	@sed -n '1,/^$$/p' Makefile | sed -n 's/^# \{0,1\}//p'
@@ -47,8 +47,8 @@ $(STAMPS):
 $(STAMPS)/venv: requirements.txt pyproject.toml | $(STAMPS)
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (set PYTHON=...)")'
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet -r requirements.txt
-	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
+	$(PY) -m pip install -qq -r requirements.txt
+	$(PY) -m pip install -qq --no-deps --no-build-isolation -e .
 	$(PY) -c 'import sizing, sitegen.markers'
 	@touch $@
 
@@ -67,7 +67,11 @@ $(VENDOR)/versions.json: $(STAMPS)/npm $(STAMPS)/venv scripts/vendor_assets.py s
 wheel: $(STAMPS)/venv
 	$(PY) scripts/build_wheel.py --out build/wheels
 
-$(STAMPS)/site: $(STAMPS)/venv $(VENDOR)/versions.json $(SITE_SOURCES)
+$(STAMPS)/sources: FORCE | $(STAMPS)
+	@echo '$(SITE_SOURCES)' | tr ' ' '\n' > $@.new
+	@if cmp -s $@.new $@; then rm $@.new; else mv $@.new $@; fi
+
+$(STAMPS)/site: $(STAMPS)/venv $(VENDOR)/versions.json $(STAMPS)/sources $(SITE_SOURCES)
 	$(PY) scripts/build_wheel.py --out build/wheels >/dev/null
 	$(BIN)/mkdocs build --strict --quiet
 	@touch $@
@@ -77,8 +81,10 @@ build: $(STAMPS)/site
 serve: $(STAMPS)/venv $(VENDOR)/versions.json
 	$(BIN)/mkdocs serve --strict --dev-addr $(HOST):$(PORT)
 
+# VALUES=- writes the ledger to standard output instead.
+VALUES ?= build/values.json
 values: $(STAMPS)/venv
-	$(PY) -m sitegen.ledger --out build/values.json
+	@$(PY) -m sitegen.ledger --out $(VALUES)
 
 # Debian's Chromium drives the browser tests (Playwright never downloads a browser here).
 browser:
@@ -105,11 +111,13 @@ test: $(STAMPS)/site browser
 bench: scripts/bench.py requirements-bench.txt
 	test -x .venv-bench/bin/python || $(PYTHON) -m venv .venv-bench
 	@if [ ! -f .venv-bench/.installed ] || [ requirements-bench.txt -nt .venv-bench/.installed ]; then \
-		.venv-bench/bin/python -m pip install --quiet -r requirements-bench.txt && touch .venv-bench/.installed; fi
+		.venv-bench/bin/python -m pip install -qq -r requirements-bench.txt && touch .venv-bench/.installed; fi
 	PYTHONPATH=widgets:scripts .venv-bench/bin/python scripts/bench.py
 
 scripts/bench.py:
 	@echo "scripts/bench.py is not in this checkout yet"; exit 1
+
+FORCE:
 
 clean:
 	rm -rf site build $(STAMPS) $(VENDOR) .pytest_cache

@@ -27,6 +27,9 @@ NOTEBOOK_OUTPUT_CLASSES = frozenset({
     "jp-OutputArea", "jp-OutputArea-output", "jp-Cell-outputWrapper", "jp-OutputPrompt", "jp-InputPrompt",
     "output_wrapper", "output_area", "input_prompt", "output_prompt",
 })
+# A notebook's code cells are code: mkdocs-jupyter renders them in <pre> and again, as plain text for its copy button,
+# in a hidden div.clipboard-copy-txt.
+NOTEBOOK_CODE_CLASSES = frozenset({"jp-InputArea", "clipboard-copy-txt"})
 MATH_CLASSES = frozenset({"arithmatex", "katex", "MathJax"})
 INLINE_TAGS = frozenset({
     "a", "abbr", "b", "bdi", "bdo", "cite", "data", "del", "dfn", "em", "i", "ins", "mark", "q", "s", "small",
@@ -60,7 +63,7 @@ def is_exempt(tag: Tag) -> bool:
     if tag.name in EXEMPT_TAGS or tag.has_attr("data-key"):
         return True
     classes = _classes(tag)
-    if classes & NOTEBOOK_OUTPUT_CLASSES or classes & MATH_CLASSES:
+    if classes & (NOTEBOOK_OUTPUT_CLASSES | NOTEBOOK_CODE_CLASSES | MATH_CLASSES):
         return True
     if tag.name == "a" and "headerlink" in classes:
         return True

@@ -62,6 +62,7 @@ def test_value_spans_and_other_exempt_elements():
         '<p>Code <span class="md-annotation__index">2</span></p>'
         '<div class="jp-Cell-outputWrapper"><div class="jp-OutputArea">Out: 3.14</div></div>'
         '<div class="jp-InputPrompt">In [7]:</div>'
+        '<div class="jp-InputArea"><div class="clipboard-copy-txt">print(6 * 7)</div></div>'
         '<span class="arithmatex">\\(2^{10}\\)</span>'
     )
     assert numbers(body) == []

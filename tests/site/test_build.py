@@ -111,3 +111,38 @@ def test_bad_marker_stops_the_build_naming_page_and_key(root, tmp_path, page, ex
     result = build(config)
     assert result.returncode != 0, "the build should have failed"
     assert re.search(expected, result.stderr), result.stderr[-2000:]
+
+
+NOTEBOOK = {
+    "cells": [
+        {"cell_type": "markdown", "metadata": {}, "source": ["# A notebook\n", "\n", "Its output is computed when the site builds."]},
+        {"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [], "source": ["print(6 * 7)"]},
+    ],
+    "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
+                 "language_info": {"name": "python"}},
+    "nbformat": 4,
+    "nbformat_minor": 5,
+}
+
+
+def test_notebooks_are_executed_and_their_output_is_exempt(root, tmp_path):
+    """mkdocs-jupyter runs every notebook at build time (execute: true); execution output is outside the audit."""
+    from sitegen.audit import audit_html
+
+    config = make_project(root, tmp_path, {"index.md": "# Home\n", "demo.ipynb": json.dumps(NOTEBOOK)})
+    result = build(config)
+    assert result.returncode == 0, result.stderr[-3000:]
+    page = (tmp_path / "site" / "demo" / "index.html").read_text(encoding="utf-8")
+    soup = BeautifulSoup(page, "html.parser")
+    outputs = " ".join(node.get_text() for node in soup.select(".jp-OutputArea"))
+    assert "42" in outputs, "the notebook was not executed"
+    assert audit_html(page, "demo/index.html") == []
+
+
+def test_a_failing_notebook_fails_the_build(root, tmp_path):
+    broken = json.loads(json.dumps(NOTEBOOK))
+    broken["cells"][1]["source"] = ["raise RuntimeError('notebook cell fails')"]
+    config = make_project(root, tmp_path, {"index.md": "# Home\n", "demo.ipynb": json.dumps(broken)})
+    result = build(config)
+    assert result.returncode != 0
+    assert "notebook cell fails" in result.stderr
