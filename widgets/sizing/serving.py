@@ -17,10 +17,10 @@ Engine behaviour modelled (TensorRT-LLM/vLLM style in-flight batching with chunk
 
 Modes (inputs are for the whole deployment of ``gpus ÷ tp`` replicas and are split evenly across replicas):
 
-* ``concurrency`` C clients in a closed loop: ``B = min(C, max_concurrency)``; the excess waits
-  ``(C − B) ÷ X`` for a slot;
-* ``rate`` R requests/s, Poisson: solve ``B = R·E2E(B)``; TTFT adds half a step (an arrival waits for the step in
-  flight) and the M/M/c wait for a KV slot with ``c = max_concurrency`` servers (Sakasegawa's approximation
+* ``concurrency`` C clients in a closed loop: ``B = min(C, max_concurrency)``; the excess waits for a slot,
+  ``(C − B)·E2E ÷ B`` less the request overhead it spends outside the engine (Little's law over the loop);
+* ``rate`` R requests/s, Poisson: solve ``B = R·E2E(B)`` (an arrival sees ``min(B, c − 1)`` others); TTFT adds
+  half a step (an arrival waits for the step in flight) and the M/M/c wait for a KV slot with ``c = max_concurrency`` servers (Sakasegawa's approximation
   ``W = ρ^√(2(c+1)) ÷ ((1 − ρ)·R)``, ρ = B ÷ c) — it grows without bound as ρ → 1; no solution ⇒ unstable.
   TTFT p95 = mean + 0.45 step (the residual wait is uniform over a step) + (ln 20 − 1) × W (exponential tail);
 * ``batch`` B requests start together: prompts go through in steps of ``max_num_tokens`` tokens (mean TTFT is
