@@ -9,7 +9,7 @@ from sizing import api, catalog
 
 H100 = catalog.gpu("h100-sxm")
 BASE = {"model": "llama-3.1-70b", "gpu": "h100-sxm", "weights": "fp8", "requests_per_s": 20, "input_tokens": 1000,
-        "output_tokens": 300, "ttft_p95_ms": 800, "tpot_ms": 40}
+        "output_tokens": 300, "ttft_p95_slo_ms": 800, "tpot_slo_ms": 40}
 
 
 def fleet(**params):
@@ -43,7 +43,7 @@ def test_operating_point_meets_the_slos_with_headroom():
 def test_more_load_or_tighter_slo_never_needs_fewer_gpus():
     base = fleet()["gpus"]
     assert fleet(requests_per_s=40)["gpus"] >= base
-    assert fleet(tpot_ms=25)["gpus"] >= base
+    assert fleet(tpot_slo_ms=25)["gpus"] >= base
     assert fleet(headroom=0.5)["gpus"] >= base
 
 
@@ -75,7 +75,7 @@ def test_disaggregated_pools():
 @pytest.mark.parametrize(
     "params, field",
     [
-        ({"tpot_ms": 1}, "tpot_ms"),
+        ({"tpot_slo_ms": 1}, "tpot_slo_ms"),
         ({"requests_per_s": 0}, "requests_per_s"),
         ({"headroom": 0.95}, "headroom"),
         ({"spot_fraction": 2}, "spot_fraction"),

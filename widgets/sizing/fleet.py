@@ -163,7 +163,7 @@ def _cheapest(plans: list[PoolPlan]) -> PoolPlan | None:
     return min(plans, key=lambda p: (p.gpus, p.ttft_p95_s, p.tpot_s)) if plans else None
 
 
-FLEET_PARAMS = set(DEPLOYMENT_PARAMS) | {"requests_per_s", "input_tokens", "output_tokens", "ttft_p95_ms", "tpot_ms",
+FLEET_PARAMS = set(DEPLOYMENT_PARAMS) | {"requests_per_s", "input_tokens", "output_tokens", "ttft_p95_slo_ms", "tpot_slo_ms",
                                          "headroom", "spot_fraction", "disaggregate", "kv_link_gb_per_s"}
 
 
@@ -180,8 +180,8 @@ def fleet_calculation(params: dict[str, Any]) -> dict[str, Any]:
     engine = read_engine(params)
     rate = read_float(params, "requests_per_s", 0.001, 100_000.0)
     prompt, output = read_tokens(params, m)
-    ttft_slo = read_float(params, "ttft_p95_ms", 1.0, 600_000.0, 1000.0) / 1e3
-    tpot_slo = read_float(params, "tpot_ms", 1.0, 10_000.0, 50.0) / 1e3
+    ttft_slo = read_float(params, "ttft_p95_slo_ms", 1.0, 600_000.0, 1000.0) / 1e3
+    tpot_slo = read_float(params, "tpot_slo_ms", 1.0, 10_000.0, 50.0) / 1e3
     headroom = read_float(params, "headroom", 0.0, 0.9, 0.2)
     spot = read_float(params, "spot_fraction", 0.0, 1.0, 0.0)
     disaggregate = read_bool(params, "disaggregate", False)
@@ -208,7 +208,7 @@ def fleet_calculation(params: dict[str, Any]) -> dict[str, Any]:
         dec = _cheapest([decode_pool(deployment(tp), prompt, output, rate, tpot_slo, headroom) for tp in options])
         if pre is None or dec is None:
             failed = "TTFT p95" if pre is None else "TPOT"
-            raise InputError("ttft_p95_ms" if pre is None else "tpot_ms",
+            raise InputError("ttft_p95_slo_ms" if pre is None else "tpot_slo_ms",
                              f"no {'prefill' if pre is None else 'decode'} replica of {m.id} on {g.id} meets the {failed} SLO even unloaded")
         gpus = pre.gpus + dec.gpus
         input_share = pre.gpus / gpus
@@ -229,7 +229,7 @@ def fleet_calculation(params: dict[str, Any]) -> dict[str, Any]:
                 "token of each request will be late unless the transfer overlaps the prefill")
     else:
         if aggregated is None:
-            raise InputError("tpot_ms" if fixed_tp is None else "tp",
+            raise InputError("tpot_slo_ms" if fixed_tp is None else "tp",
                              f"no replica of {m.id} on {g.id} meets TTFT p95 ≤ {num(ttft_slo, 's')} and TPOT ≤ "
                              f"{num(tpot_slo, 's')} even unloaded; relax an SLO or use a faster GPU")
         gpus = aggregated.gpus
