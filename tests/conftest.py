@@ -17,7 +17,8 @@ SITE = ROOT / "site"
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
-        parts = Path(str(item.fspath)).relative_to(ROOT).parts
+        path = Path(str(item.fspath)).resolve()
+        parts = path.relative_to(ROOT).parts if path.is_relative_to(ROOT) else ()
         if parts[:2] == ("tests", "browser"):
             item.add_marker(pytest.mark.browser)
             item.add_marker(pytest.mark.site)

@@ -33,8 +33,8 @@ NOTEBOOK_CODE_CLASSES = frozenset({"jp-InputArea", "clipboard-copy-txt"})
 MATH_CLASSES = frozenset({"arithmatex", "katex", "MathJax"})
 INLINE_TAGS = frozenset({
     "a", "abbr", "b", "bdi", "bdo", "cite", "data", "del", "dfn", "em", "i", "ins", "mark", "q", "s", "small",
-    "span", "strong", "sub", "sup", "time", "u", "var", "label", "font",
-})
+    "span", "strong", "sub", "sup", "time", "u", "var", "font",
+})  # not <label>: content tabs put their labels side by side, and "Option A" + "2 GPUs" must not read as "A2"
 # Material turns "(1)" inside an element with class "annotate" into an annotation index at run time.
 _ANNOTATION_MARK = re.compile(r"\(\d+\)!?")
 _DIGITS = re.compile(r"\d+")

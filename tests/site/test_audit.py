@@ -83,6 +83,7 @@ def test_block_boundaries_separate_text():
     assert numbers("<table><tr><td>A</td><td>100</td></tr></table>") == ["100"]
     assert numbers("<p>line A<br>100 more</p>") == ["100"]
     assert numbers("<ul><li>x</li><li>2</li></ul>") == ["2"]
+    assert numbers('<div class="tabbed-labels"><label>Option A</label><label>2 GPUs</label></div>') == ["2"]
 
 
 def test_inline_elements_join_text():
