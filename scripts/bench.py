@@ -26,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "widgets"))
 
-from sizing import api, calibration, catalog  # noqa: E402
+from sizing import api, calibration  # noqa: E402
 from sizing.architecture import param_counts  # noqa: E402
 
 TIMED = {"model": "llama-3.1-70b", "gpu": "h100-sxm", "gpus": 8, "tp": 4, "weights": "fp8", "input_tokens": 1000,

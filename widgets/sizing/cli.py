@@ -14,7 +14,7 @@ from typing import Any
 
 from . import api, catalog
 from .errors import InputError
-from .formatting import format_field, format_quantity
+from .formatting import format_field
 from .values import UnknownValueKey, evaluate
 
 # Parameter name -> flag, where the flag is not simply "--" + name with hyphens.
@@ -186,4 +186,4 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-__all__ = ["main", "build_parser", "flag", "format_quantity"]
+__all__ = ["main", "build_parser", "flag"]
