@@ -5,6 +5,8 @@ Key grammar (dots separate parts; catalog ids may themselves contain dots):
 * ``gpu.<gpu-id>.<field>``     a catalog field (an input) or a quantity the ``gpu`` calculation derives from it
 * ``model.<model-id>.<field>`` a catalog field (an input) or a quantity the ``model`` calculation derives
 * ``precision.<id>.<field>``   a precision's declared field (``bytes_per_value``, ``compute_dtype``)
+* ``measurement.<id>.<metric>.<field>`` a published measurement the model is calibrated against: ``measured``
+  and ``description`` (inputs, with the measurement's source), ``predicted`` and ``error`` (computed)
 * ``<scenario>.<field>``       a declared scenario input, or an output of the scenario's calculation
 
 Every :class:`Value` says whether it was computed (with its formula and substitution) or declared (with its source).
@@ -100,11 +102,49 @@ def _catalog_value(key: str, prefix: str, ident: str, field: str) -> Value:
     return _computed(key, field, answer, f"{prefix} {ident}")
 
 
+def _measurement_source(row: dict) -> str:
+    source = row.get("source") or {}
+    where = source.get("url") or "{repo}/{path}@{commit}".format(
+        repo=source.get("repo", "?"), path=source.get("path", "?"), commit=str(source.get("commit", "?"))[:12]
+    )
+    note = source.get("note", "")
+    return f"{where}: {note}" if note else where
+
+
+def _measurement_value(key: str, rest: str) -> Value:
+    from . import calibration  # the calibration module imports the serving model; load it only when asked
+
+    parts = rest.split(".")
+    if len(parts) != 3:
+        raise UnknownValueKey(f"value key {key!r}: expected 'measurement.<id>.<metric>.<field>'")
+    ident, metric, field = parts
+    check = next((c for c in calibration.report() if c.id == ident and c.metric == metric), None)
+    if check is None:
+        known = sorted({f"{c.id}.{c.metric}" for c in calibration.report()})
+        raise UnknownValueKey(f"value key {key!r}: no measurement {ident}.{metric}; known: {', '.join(known[:12])}, …")
+    row = next(r for r in calibration.measurements() if r["id"] == ident)
+    if check.status != "ok" and field in {"predicted", "error"}:
+        raise UnknownValueKey(f"value key {key!r}: the model does not predict this row ({check.reason})")
+    if field == "measured":
+        return Value(key, check.measured, metric, "input", _measurement_source(row))
+    if field == "description":
+        return Value(key, check.description, "description", "input", _measurement_source(row))
+    if field == "predicted":
+        explanation = f"the model's {metric} for: {check.description}"
+        return Value(key, check.predicted, metric, "computed", explanation)
+    if field == "error":
+        explanation = f"predicted ÷ measured − 1 for {ident} {metric}"
+        return Value(key, check.error, "error", "computed", explanation)
+    raise UnknownValueKey(f"value key {key!r}: a measurement has 'measured', 'predicted', 'error' and 'description'")
+
+
 def evaluate(key: str, extra: Mapping[str, Scenario] | None = None) -> Value:
     """Resolve a value key. ``extra`` adds scenarios declared outside the model (transcripts, companies)."""
     if not isinstance(key, str) or key.count(".") < 1:
         raise UnknownValueKey(f"value key {key!r}: expected '<scenario>.<field>', 'gpu.<id>.<field>' or 'model.<id>.<field>'")
     head, rest = key.split(".", 1)
+    if head == "measurement":
+        return _measurement_value(key, rest)
     if head == "precision":
         ident, _, field = rest.partition(".")
         try:
