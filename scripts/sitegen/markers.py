@@ -5,7 +5,9 @@ Syntax (the one way a page publishes a number):
 * ``{{ v("KEY") }}`` — an inline value; options ``unit="GiB"`` (force a unit symbol), ``digits=4`` (significant
   figures), ``plain=true`` (the number without its unit);
 * ``{{ derive("KEY") }}`` — a block showing quantity, formula, substitution and result (alone on its line);
-* ``{{ inputs("SCENARIO") }}`` — a table of a scenario's declared inputs with their sources (alone on its line).
+* ``{{ inputs("SCENARIO") }}`` — a table of a scenario's declared inputs with their sources (alone on its line);
+* ``{{ measurements("GROUP") }}`` — the model against published measurements: a chart and a table of every row in
+  GROUP (throughput, latency, kernel, collective, all), each number a value (alone on its line).
 
 Markers inside inline code and fenced code are text, not markers, so pages can show the syntax. Anything else that
 looks like a marker but is not one (an unknown function, a bad option, a stray ``{{`` or ``}}``) is an error that names
@@ -25,8 +27,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-FUNCTIONS = {"v": ("unit", "digits", "plain"), "derive": (), "inputs": ()}
-BLOCK_FUNCTIONS = {"derive", "inputs"}
+from . import accuracy
+
+FUNCTIONS = {"v": ("unit", "digits", "plain"), "derive": (), "inputs": (), "measurements": ()}
+BLOCK_FUNCTIONS = {"derive", "inputs", "measurements"}
 MAX_DIGITS = 15
 
 _FENCE_OPEN = re.compile(r"^(?P<indent>[ \t]*(?:>[ \t]?)*)(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
@@ -371,6 +375,15 @@ def render(markdown: str, page: str, resolve: Callable[[str], Any], scenarios: C
             text = value_text(value, marker, page)
             rendered.uses.append((marker.key, value, text))
             pieces.append(_placeholder(rendered, derivation_block(value, text)))
+        elif marker.function == "measurements":
+            try:
+                block_html, uses = accuracy.block(marker.key, lambda key: evaluate(key, marker), value_span, _attr)
+            except MarkerError:
+                raise
+            except ValueError as error:
+                raise MarkerError(page, marker.line, f"measurements({marker.key!r}): {error}", marker.key) from None
+            rendered.uses.extend(uses)
+            pieces.append(_placeholder(rendered, block_html))
         else:
             try:
                 scenario = scenarios(marker.key)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import catalog
+from . import catalog, efficiency
 from .architecture import kv_bytes_per_token, kv_derivation, kv_values_per_token, param_counts, params_derivation
 from .derivation import Derivation, num
 from .registry import calculation
@@ -52,10 +52,33 @@ def model_facts(params: dict[str, Any]) -> dict[str, Any]:
 
 @calculation("gpu")
 def gpu_facts(params: dict[str, Any]) -> dict[str, Any]:
-    """Ratios a datasheet implies: the roofline ridge point (FLOPs per byte) for each compute dtype."""
+    """Ratios a datasheet implies (the roofline ridge point for each compute dtype), and the fractions of the
+    datasheet that the model's calibration says real kernels and collectives reach on this GPU."""
     reject_unknown(params, {"gpu"})
     g = catalog.gpu(params.get("gpu"))
-    result: dict[str, Any] = {"gpu": g.id, "derivations": {}}
+    device = efficiency.device(g)
+    link = efficiency.link(g)
+    result: dict[str, Any] = {
+        "gpu": g.id,
+        "hbm_efficiency": device.hbm_efficiency,
+        "gemm_peak_mfu": device.mfu_max_wide,
+        "gemm_half_efficiency_tokens": device.gemm_half_tokens,
+        "attention_efficiency": device.attention_efficiency,
+        "efficiency_note": device.note,
+        "allreduce_latency_us": link.latency_s * 1e6,
+        "allreduce_hop_latency_us": link.hop_latency_s * 1e6,
+        "allreduce_bus_efficiency": link.bus_efficiency,
+        "link_note": link.note,
+        "achievable_hbm_bytes_per_s": g.hbm_bandwidth_bytes_per_s * device.hbm_efficiency,
+        "derivations": {},
+    }
+    result["derivations"]["achievable_hbm_bytes_per_s"] = Derivation(
+        f"achievable memory bandwidth ({g.name})",
+        "datasheet HBM bandwidth × fitted streaming efficiency",
+        f"{num(g.hbm_bandwidth_bytes_per_s, 'bytes_per_s')} × {num(device.hbm_efficiency, 'ratio')}",
+        result["achievable_hbm_bytes_per_s"],
+        "bytes_per_s",
+    )
     for dtype, peak in g.peak_flops_per_s.items():
         field = f"ridge_{dtype}_flops_per_byte"
         result[field] = peak / g.hbm_bandwidth_bytes_per_s
@@ -67,3 +90,23 @@ def gpu_facts(params: dict[str, Any]) -> dict[str, Any]:
             "dimensionless",
         )
     return result
+
+
+@calculation("engine")
+def engine_defaults(params: dict[str, Any]) -> dict[str, Any]:
+    """The serving-engine settings and fitted overheads the model assumes (see ``sizing.efficiency``)."""
+    reject_unknown(params, set())
+    e = efficiency.ENGINE
+    return {
+        "kv_memory_fraction": e.kv_memory_fraction,
+        "max_batch_size": e.max_batch_size,
+        "max_num_tokens": e.max_num_tokens,
+        "cuda_context_bytes": e.cuda_context_bytes,
+        "step_overhead_ms": e.step_overhead_s * 1e3,
+        "layer_overhead_us": e.layer_overhead_s * 1e6,
+        "request_overhead_ms": e.request_overhead_s * 1e3,
+        "narrow_dtype_efficiency": e.narrow_dtype_factor,
+        "moe_gemm_efficiency": e.moe_gemm_factor,
+        "elementwise_per_hidden_bytes": e.elementwise_bytes_per_hidden,
+        "engine_note": efficiency.ENGINE_NOTE,
+    }

@@ -64,8 +64,8 @@ def parse_scenario(record: Any, where: str, problems: list[str]) -> Scenario | N
             problems.append(f"{where}.{key}: must be a non-empty string")
     raw_inputs = record.get("inputs")
     inputs: list[ScenarioInput] = []
-    if not isinstance(raw_inputs, dict) or not raw_inputs:
-        problems.append(f"{where}.inputs: must be an object of name → {{value, source}}")
+    if not isinstance(raw_inputs, dict):
+        problems.append(f"{where}.inputs: must be an object of name → {{value, source}} ({{}} for a calculation without parameters)")
     else:
         for key, item in raw_inputs.items():
             here = f"{where}.inputs.{key}"
