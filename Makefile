@@ -114,9 +114,6 @@ bench: scripts/bench.py requirements-bench.txt
 		.venv-bench/bin/python -m pip install -qq -r requirements-bench.txt && touch .venv-bench/.installed; fi
 	PYTHONPATH=widgets:scripts .venv-bench/bin/python scripts/bench.py
 
-scripts/bench.py:
-	@echo "scripts/bench.py is not in this checkout yet"; exit 1
-
 FORCE:
 
 clean:
