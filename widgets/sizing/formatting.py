@@ -131,6 +131,11 @@ def format_quantity(value: float, unit: str, *, digits: int = 3, force: str | No
             return number
         separator = " " if unit == "usd_per_million_tokens" else ""
         return f"{number}{separator}{_SUFFIX[unit]}"
+    if unit == "tokens" and abs(value) >= 1e8:
+        # Corpus sizes read as "15T tokens"; context lengths (131,072 tokens) stay exact.
+        symbol, size = _pick_rung(value, _LADDERS["params"], digits)
+        number = format_number(value / size, digits) + symbol
+        return number if plain else f"{number} tokens"
     whole = value == int(value) and abs(value) < 1e15
     number = _exact_whole(value) if whole else format_number(value, digits)
     if plain or not _SUFFIX[unit]:

@@ -22,6 +22,10 @@ def model_facts(params: dict[str, Any]) -> dict[str, Any]:
         "params": counts.total,
         "active_params": counts.active,
         "published_params": m.published_params,
+        "embedding_params": counts.embedding,
+        "attention_params": counts.attention,
+        "ffn_params": counts.ffn_dense + counts.ffn_experts,
+        "layer_attention_params": counts.per_layer_attention,
         "params_count_error": counts.total / m.published_params - 1.0,
         "derivations": {"params": params_derivation(m)},
     }

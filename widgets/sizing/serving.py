@@ -123,7 +123,10 @@ class Replica:
         budget_wait = max(0.0, S - decode_steps - self.n_chunks) * mean_step
         light = self.sm.step(all_decoders, self.decode_context)
         share = max(0.0, 1.0 - light.total_s / mean_step) if mean_step > 0 else 0.0
-        return RequestTiming(self.n_chunks * own + budget_wait, tpot, mean_step, light, share)
+        # The breakdown shows the step this request decodes in, without prompt chunks: its own token plus the
+        # others' decoders. (The time-averaged engine step above counts this request as decoding only part time.)
+        own_decode = self.sm.step(1.0 + other_decoders, self.decode_context)
+        return RequestTiming(self.n_chunks * own + budget_wait, tpot, mean_step, own_decode, share)
 
     # -- modes ---------------------------------------------------------------------------------------------------
     def closed_loop(self, clients: float) -> dict[str, Any]:
@@ -200,27 +203,32 @@ class Replica:
     def _wave(self, size: float) -> tuple[float, float, float, StepTime]:
         """(mean TTFT from the wave's start, mean TPOT, makespan, decode step) of ``size`` requests started together.
 
-        Prompts go through ``P = max(size·I ÷ max_num_tokens, n_c)`` steps, ``r = size ÷ P`` requests finishing per
-        step; a request finished at step j decodes in the prompt steps after it and then in decode-only steps. Mean
-        decoders per prompt step ``r·m`` with ``m = mean over k of min(k − 1, L − 1)``; per decode-only step
-        ``r·m'`` with ``m' = mean over u = 1 … L−1 of min(P, u)``. Mean TTFT = t_prompt·(P + n_c) ÷ 2; each request
+        Prompts go through ``P = max(size·I ÷ max_num_tokens, n_c)`` steps; completions spread over the last
+        ``W = P − max(1, I ÷ max_num_tokens) + 1`` of them, ``r = size ÷ W`` per step; a request finished at step j
+        decodes in the prompt steps after it and then in decode-only steps. Mean decoders per prompt step
+        ``size·m ÷ P`` with ``m = mean over k of min(k − 1, L − 1)`` over the window; per decode-only step ``r·m'``
+        with ``m' = mean over u = 1 … L−1 of min(W, u)``. Mean TTFT = t_prompt·(P + n_c) ÷ 2; each request
         spends on average ``m`` of its L − 1 decode steps inside prompt steps.
         """
         decode_steps = self.L - 1
         prompt_steps = max(size * self.I / self.chunk, float(self.n_chunks))  # the last step carries what is left
         per_step = size * self.I / prompt_steps
-        rate = size / prompt_steps
-        if decode_steps >= prompt_steps - 1:
-            m = (prompt_steps - 1) / 2
+        # A prompt longer than one step's budget cannot finish before its own I ÷ max_num_tokens steps, so
+        # completions spread over the last W = P − s0 + 1 prompt steps (s0 = max(1, I ÷ max_num_tokens)), not all P:
+        # a lone 130k-token prompt finishes in its final chunk and never decodes beside its own prefill.
+        window = prompt_steps - max(1.0, self.I / self.chunk) + 1.0
+        rate = size / window
+        if decode_steps >= window - 1:
+            m = (window - 1) / 2
         else:
-            m = decode_steps * (2 * prompt_steps - decode_steps - 1) / (2 * prompt_steps)
+            m = decode_steps * (2 * window - decode_steps - 1) / (2 * window)
         if decode_steps <= 0:
             m_light = 0.0
-        elif prompt_steps >= decode_steps:
+        elif window >= decode_steps:
             m_light = (decode_steps + 1) / 2
         else:
-            m_light = (prompt_steps * (prompt_steps + 1) / 2 + (decode_steps - prompt_steps) * prompt_steps) / decode_steps
-        prompt_decoders = rate * m if decode_steps > 0 else 0.0
+            m_light = (window * (window + 1) / 2 + (decode_steps - window) * window) / decode_steps
+        prompt_decoders = size * m / prompt_steps if decode_steps > 0 else 0.0
         t_prompt = self.sm.step(prompt_decoders, self.decode_context, per_step, self.keys,
                                 prompt_decoders + per_step / self.I).total_s
         light = self.sm.step(max(rate * m_light, 1.0), self.decode_context)
