@@ -86,3 +86,18 @@ def test_disaggregated_pools():
 def test_impossible_or_bad_requests_name_the_field(params, field):
     out = json.loads(api.run("fleet", json.dumps({**BASE, **params})))
     assert out["error"]["field"] == field, out
+
+
+def test_spot_capacity_comes_in_whole_replicas_and_the_warning_checks_what_is_actually_on_spot():
+    # A TP group on preempted GPUs cannot serve, so spot is allocated per replica: spot GPUs are a multiple of TP,
+    # and the warning compares the share of replicas on spot (not the requested fraction) with the spare capacity.
+    base = dict(model="llama-3.1-70b", gpu="h100-sxm", weights="fp8", input_tokens=1000, output_tokens=300,
+                ttft_p95_slo_ms=800, tpot_slo_ms=40)
+    for rate, spot in ((20, 0.2), (200, 0.18), (200, 0.5)):
+        out = api.compute("fleet", {**base, "requests_per_s": rate, "spot_fraction": spot})
+        assert out["spot_gpus"] % out["tp"] == 0
+        assert out["spot_gpus"] == round(out["replicas"] * spot) * out["tp"]
+        assert out["spot_share"] == out["spot_gpus"] / out["gpus"]
+        on_spot = out["spot_gpus"] / out["gpus"]
+        warned = any("spot" in w for w in out["warnings"])
+        assert warned == (on_spot > out["headroom"] + 1e-12), (rate, spot, on_spot, out["headroom"])

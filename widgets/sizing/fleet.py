@@ -199,7 +199,6 @@ def fleet_calculation(params: dict[str, Any]) -> dict[str, Any]:
         raise InputError("tp" if fixed_tp else "model",
                          f"{m.id} in {weights.id} does not fit on {g.id} at any TP up to {g.max_scale_up_gpus}" if not fixed_tp
                          else f"{m.id} in {weights.id} does not fit on {fixed_tp}× {g.id}")
-    price = spot * g.price_usd_per_hour_spot + (1.0 - spot) * g.price_usd_per_hour_on_demand
     kv_token = plan(deployment(options[0]), prompt + output).kv_bytes_per_token
     aggregated = _cheapest([aggregated_pool(deployment(tp), prompt, output, rate, ttft_slo, tpot_slo, headroom) for tp in options])
 
@@ -242,8 +241,14 @@ def fleet_calculation(params: dict[str, Any]) -> dict[str, Any]:
             "utilization": aggregated.requests_per_s / aggregated.capacity_requests_per_s,
             "headroom": 1.0 - aggregated.requests_per_s / aggregated.capacity_requests_per_s,
         })
-    spot_gpus = round(gpus * spot)
+    # Spot capacity comes and goes a whole replica at a time (a TP group on preempted GPUs cannot serve), so the
+    # requested share is rounded to whole replicas in each pool; the warning checks the share actually on spot.
+    pools = [(pre.replicas, pre.tp), (dec.replicas, dec.tp)] if disaggregate else [(aggregated.replicas, aggregated.tp)]
+    spot_replicas = [round(replicas * spot) for replicas, _ in pools]
+    spot_gpus = sum(n * tp for n, (_, tp) in zip(spot_replicas, pools))
+    lost_share = max(n / replicas for n, (replicas, _) in zip(spot_replicas, pools))
     hourly = spot_gpus * g.price_usd_per_hour_spot + (gpus - spot_gpus) * g.price_usd_per_hour_on_demand
+    price = hourly / gpus
     per_s = hourly / 3600.0
     result.update({
         "spot_gpus": spot_gpus, "on_demand_gpus": gpus - spot_gpus,
@@ -253,10 +258,11 @@ def fleet_calculation(params: dict[str, Any]) -> dict[str, Any]:
         "output_usd_per_million_tokens": per_s * (1.0 - input_share) / (rate * output) * 1e6,
         "blended_usd_per_million_tokens": per_s / (rate * (prompt + output)) * 1e6,
     })
-    if spot and spot > result["headroom"]:
+    result["spot_share"] = spot_gpus / gpus
+    if lost_share > result["headroom"] + 1e-12:
         result["warnings"].append(
-            f"{num(spot, 'ratio')} of the GPUs are spot but only {num(result['headroom'], 'ratio')} of capacity is spare: "
-            "losing the spot capacity at once would break the SLOs")
+            f"{num(lost_share, 'ratio')} of a pool's replicas are on spot but only {num(result['headroom'], 'ratio')} of "
+            "capacity is spare: losing the spot capacity at once would break the SLOs")
     result["derivations"] = _derivations(result, g, price, disaggregate)
     return result
 

@@ -209,20 +209,37 @@ def read_tokens(params: dict[str, Any], m: ModelSpec) -> tuple[int, int]:
 # ---------------------------------------------------------------------------------------------------------------
 
 
-def memory_derivations(d: Deployment, p: MemoryPlan) -> dict[str, Derivation]:
+def _weights_derivation(d: Deployment, p: MemoryPlan, layer_params: float, split: Any, emb: float) -> Derivation:
     m = d.model
-    split = weight_split(m)
-    layer_params = split.dense_params + split.routed_params
-    emb = embedding_bytes_per_value(d.weights)
-    return {
-        "weights_gb_per_gpu": Derivation(
+    if d.pp == 1:
+        return Derivation(
             f"weights per GPU ({m.name}, {d.weights.id}, TP={d.tp})",
             "layer params × bytes ÷ tp + (embedding + LM head) × 16-bit bytes ÷ tp + replicated norms",
             f"{num(layer_params, 'params')} × {num(d.weights.bytes_per_value)} B ÷ {d.tp} + "
             f"{num(split.embedding_params + split.lm_head_params, 'params')} × {num(emb)} B ÷ {d.tp} + norms",
             p.weights_bytes_per_gpu,
             "bytes",
-        ),
+        )
+    stage_layers = math.ceil(m.layers / d.pp)
+    end_params = max(split.embedding_params, split.lm_head_params)
+    return Derivation(
+        f"weights per GPU ({m.name}, {d.weights.id}, TP={d.tp}, PP={d.pp}, largest stage)",
+        "layer params × (⌈layers ÷ pp⌉ ÷ layers) × bytes ÷ tp + larger of embedding or LM head × 16-bit bytes ÷ tp"
+        " + the stage's replicated norms",
+        f"{num(layer_params, 'params')} × ({num(stage_layers)} ÷ {num(m.layers)}) × {num(d.weights.bytes_per_value)} B"
+        f" ÷ {d.tp} + {num(end_params, 'params')} × {num(emb)} B ÷ {d.tp} + norms",
+        p.weights_bytes_per_gpu,
+        "bytes",
+    )
+
+
+def memory_derivations(d: Deployment, p: MemoryPlan) -> dict[str, Derivation]:
+    m = d.model
+    split = weight_split(m)
+    layer_params = split.dense_params + split.routed_params
+    emb = embedding_bytes_per_value(d.weights)
+    return {
+        "weights_gb_per_gpu": _weights_derivation(d, p, layer_params, split, emb),
         "kv_capacity_tokens": Derivation(
             f"KV cache capacity ({m.name} on {d.tp}× {d.gpu.name})",
             "fraction × (memory − weights − workspace − CUDA context) ÷ KV bytes per token per GPU",
