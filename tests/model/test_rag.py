@@ -132,7 +132,7 @@ def test_more_neighbours_mean_a_bigger_graph(m):
 def test_knowledge_base_scenario():
     from sizing.values import evaluate
 
-    # 2000-token documents in 512-token chunks with 64 overlap (stride 448): 1 + ⌈1488/448⌉ = 1 + 4 = 5 chunks each
+    # 2000-token documents in 480-token chunks with 64 overlap (stride 416): 1 + ⌈1520/416⌉ = 1 + 4 = 5 chunks each
     assert evaluate("rag-knowledge-base.chunks").raw == 5_000_000
     assert evaluate("rag-knowledge-base.hnsw_index_bytes").raw == pytest.approx(5e6 * (4096 + 132 + 68 / 15 + 20))
     assert evaluate("rag-knowledge-base.query_latency_ms").kind == "computed"
