@@ -115,6 +115,8 @@ def format_quantity(value: float, unit: str, *, digits: int = 3, force: str | No
     if unit == "usd":
         return format_money(value, digits) if not plain else format_number(value, digits)
     if unit in _LADDERS:
+        if abs(value) < _LADDERS[unit][0][1] * 1e-3:
+            value = 0.0  # below a thousandth of the smallest unit is rounding noise (a queue wait of 3e-18 s): 0
         symbol, size = _pick_rung(value, _LADDERS[unit], digits)
         scaled = value / size
         exact = size == 1.0 and value == int(value)
