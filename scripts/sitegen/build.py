@@ -18,7 +18,7 @@ from mkdocs.config.config_options import ExtraScriptValue
 from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import File, Files
 
-from . import assets, audit, markers
+from . import assets, audit, glossary, markers
 from .ledger import Ledger, LedgerError, default_resolvers
 from .pages import generated_pages, is_page
 
@@ -33,6 +33,7 @@ class SiteBuild:
         self.ledger = Ledger()
         self._blocks: dict[str, dict[str, str]] = {}  # page -> block placeholders awaiting their HTML
         self._resolve, self._scenario = default_resolvers()
+        self._glossary: set[str] = set()  # glossary entry ids, read in on_config
 
     # -- events ------------------------------------------------------------------------------------------------------
 
@@ -41,6 +42,7 @@ class SiteBuild:
         self.ledger = Ledger()
         self._blocks = {}
         self._resolve, self._scenario = default_resolvers()
+        self._glossary = glossary.glossary_entries(Path(config.docs_dir))
         _, scripts, styles = assets.widget_assets(self.root)
         present = {str(item) for item in config.extra_javascript}
         for uri in scripts:
@@ -99,6 +101,8 @@ class SiteBuild:
                 f"docs/{page.file.src_uri}: marker text left in the page outside code (markers inside snippets or "
                 f"notebooks are not rendered): " + "; ".join(repr(text) for text in leftovers)
             )
+        if page.file.src_uri != glossary.GLOSSARY_PAGE:
+            html = glossary.link_abbreviations(html, page.url, self._glossary)
         return html
 
     def on_post_build(self, config: Any) -> None:
