@@ -1,0 +1,152 @@
+/* Widget runtime: finds widgets by data-widget, mounts them on Material's document$ (so instant navigation works),
+   and runs the sizing model in Pyodide behind one lazily created promise.
+
+   Pyodide is never requested at page load or on a page without widgets: a widget asks for it (HB.python()) on the
+   reader's first interaction, when it scrolls into view after the reader scrolled, or when the page was opened with
+   a shared setting in its URL. The only boundary is sizing.api.run(name, params_json) -> JSON string; numbers are
+   formatted by sizing.formatting inside Pyodide, the same code the build uses. */
+(function () {
+  "use strict";
+  if (window.HB) return;
+
+  // The site root, from this script's own URL (assets/widgets/js/<file>); unlike Material's __config.base it stays
+  // right after instant navigation.
+  const script = document.currentScript;
+  const ROOT = new URL("../../../", script ? script.src : location.href);
+  const widgets = {};
+  const mounted = new WeakSet();
+  const listeners = new Set();
+  let pyodidePromise = null;
+  let progress = { step: 0, steps: 4, label: "", error: null };
+
+  function report(step, label, error) {
+    progress = { step, steps: 4, label, error: error || null };
+    listeners.forEach((listener) => listener(progress));
+  }
+
+  function loadScript(url) {
+    return new Promise((resolve, reject) => {
+      const tag = document.createElement("script");
+      tag.src = url;
+      tag.onload = resolve;
+      tag.onerror = () => reject(new Error("could not load " + url));
+      document.head.appendChild(tag);
+    });
+  }
+
+  async function fetchOk(url) {
+    const response = await fetch(url);
+    if (!response.ok) throw new Error("HTTP " + response.status + " for " + url);
+    return response;
+  }
+
+  const HELPER = [
+    "import json as _json",
+    "from sizing import api as _api",
+    "from sizing.formatting import format_field as _format_field",
+    "def _hb_display(result_json):",
+    "    out = {}",
+    "    for name, value in _json.loads(result_json).items():",
+    "        if isinstance(value, (int, float)) and not isinstance(value, bool):",
+    "            try:",
+    "                out[name] = _format_field(name, value)",
+    "            except ValueError:",
+    "                pass",
+    "    return _json.dumps(out)",
+  ].join("\n");
+
+  async function boot() {
+    const vendor = new URL("assets/vendor/pyodide/", ROOT).href;
+    report(1, "downloading Python for your browser");
+    if (typeof window.loadPyodide !== "function") await loadScript(vendor + "pyodide.js");
+    const indexPromise = fetchOk(new URL("assets/wheels/index.json", ROOT).href).then((r) => r.json());
+    const pyodide = await window.loadPyodide({ indexURL: vendor });
+    report(2, "loading the sizing model");
+    const index = await indexPromise;
+    const wheel = await fetchOk(new URL("assets/wheels/" + index.sizing.file, ROOT).href);
+    const sitePackages = pyodide.runPython("import sysconfig; sysconfig.get_path('purelib')");
+    pyodide.unpackArchive(await wheel.arrayBuffer(), "wheel", { extractDir: sitePackages });
+    report(3, "starting the model");
+    pyodide.runPython(HELPER);
+    const api = pyodide.pyimport("sizing.api");
+    const display = pyodide.globals.get("_hb_display");
+    report(4, "ready");
+    return {
+      /* One calculation: params (an object) -> {result, display}; result is the parsed JSON of sizing.api.run. */
+      run(name, params) {
+        const text = api.run(name, JSON.stringify(params));
+        const result = JSON.parse(text);
+        return { result, display: result.error ? {} : JSON.parse(display(text)) };
+      },
+    };
+  }
+
+  function python() {
+    if (!pyodidePromise) {
+      pyodidePromise = boot().catch((error) => {
+        report(progress.step, "failed", error);
+        throw error;
+      });
+    }
+    return pyodidePromise;
+  }
+
+  function onProgress(listener) {
+    listeners.add(listener);
+    listener(progress);
+    return () => listeners.delete(listener);
+  }
+
+  function scan() {
+    document.querySelectorAll("[data-widget]").forEach((root) => {
+      const mount = widgets[root.dataset.widget];
+      if (!mount || mounted.has(root)) return;
+      mounted.add(root);
+      try {
+        mount(root);
+      } catch (error) {
+        console.warn("widget " + root.dataset.widget + " failed to start", error);
+      }
+    });
+  }
+
+  /* Start Python when the reader touches the widget, or when it scrolls into view after the reader scrolled. */
+  function wake(root, start) {
+    let done = false;
+    const go = () => {
+      if (done) return;
+      done = true;
+      start();
+    };
+    ["pointerenter", "pointerdown", "focusin", "keydown"].forEach((type) =>
+      root.addEventListener(type, go, { once: true, passive: true }));
+    if ("IntersectionObserver" in window) {
+      let scrolled = false;
+      const observer = new IntersectionObserver((entries) => {
+        if (scrolled && entries.some((e) => e.isIntersecting)) {
+          observer.disconnect();
+          go();
+        }
+      });
+      window.addEventListener("scroll", () => {
+        scrolled = true;
+        observer.unobserve(root);
+        observer.observe(root);
+      }, { once: true, passive: true });
+    }
+  }
+
+  function register(name, mount) {
+    widgets[name] = mount;
+    scan();
+  }
+
+  window.HB = { register, python, onProgress, wake, root: ROOT };
+  if (window.document$ && typeof window.document$.subscribe === "function") {
+    window.document$.subscribe(scan);
+  } else if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", scan);
+  } else {
+    scan();
+  }
+})();
