@@ -211,3 +211,57 @@ def test_page_without_widgets_requests_no_pyodide(watched, site_server):
     heavy = [url for url in requested if "/vendor/pyodide/" in url or "/wheels/" in url]
     assert not heavy, heavy
     assert not watch.problems(), "\n".join(watch.problems())
+
+
+def test_keyboard_copy_link_and_instant_navigation(watched, site_server, built_site_url):
+    """Arrive on the calculators index, follow the link with Material's instant navigation: the widget mounts; it is
+    usable from the keyboard alone; "copy link" offers the URL that restores the setting."""
+    page, watch = watched
+
+    def sitemap(route) -> None:  # Material navigates instantly only to URLs of its sitemap (see test_offline)
+        response = route.fetch()
+        route.fulfill(response=response, body=response.text().replace(built_site_url, site_server.base))
+
+    page.route("**/sitemap.xml", sitemap)
+    watch.current = "calculators/ -> " + PAGE
+    page.goto(site_server.base + "calculators/", wait_until="networkidle")
+    page.evaluate("window.__sameDocument = true")
+    page.locator("article a[href$='memory/']").first.click()
+    page.wait_for_url(site_server.base + PAGE)
+    page.wait_for_function("() => document.querySelector('[data-widget=memory-fit]')?.dataset.state === 'idle'")
+    assert page.evaluate("window.__sameDocument === true"), "navigation was not instant"
+
+    page.focus("[data-widget=memory-fit] [name=model]")
+    page.keyboard.press("Tab")  # to the GPU select
+    assert page.evaluate("document.activeElement.name") == "gpu"
+    page.keyboard.press("Tab")
+    page.keyboard.press("Control+A")
+    page.keyboard.type("8")
+    _wait_ready(page)
+    assert page.evaluate("new URLSearchParams(location.search).get('tp')") == "8"
+    _assert_matches_cpython(page, {"model": "llama-3.1-70b", "gpu": "h100-sxm", "tp": 8, "weights": "fp8", "kv": "bf16",
+                                   "context_tokens": 8192})
+    page.focus("[data-widget=memory-fit] [data-action=copy]")
+    page.keyboard.press("Enter")
+    link = page.locator("[data-widget=memory-fit] [data-link]")
+    link.wait_for(state="visible")
+    assert link.input_value() == page.url and "tp=8" in page.url
+    assert not watch.problems(), "\n".join(watch.problems())
+
+
+def test_a_clear_message_when_python_cannot_load(browser, site_server):
+    """With the Pyodide files unreachable, the widget says so and keeps the build's values (never blank)."""
+    context = browser.new_context()
+    context.route("**/*", lambda route: route.abort() if "/vendor/pyodide/" in route.request.url
+                  or not route.request.url.startswith(site_server.base) else route.continue_())
+    page = context.new_page()
+    try:
+        _open(page, site_server)
+        before = _outputs(page)
+        _set(page, "tp", "2")
+        page.wait_for_function("() => document.querySelector('[data-widget=memory-fit]').dataset.state === 'unavailable'")
+        status = page.locator("[data-widget=memory-fit] [data-status]").text_content()
+        assert "could not start Python" in status
+        assert _outputs(page) == before and all(text for _, text in before.values())
+    finally:
+        context.close()
