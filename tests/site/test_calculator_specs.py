@@ -94,3 +94,9 @@ def test_a_snapshot_ships_only_with_the_wheel_it_was_made_from(tmp_path):
     assert assets.snapshot_for(tmp_path, "abc") is None  # made with another Pyodide
     meta.unlink()
     assert assets.snapshot_for(tmp_path, "abc") is None
+
+
+def test_calc_link_text_option():
+    resolve, scenario = default_resolvers()
+    rendered = markers.render('{{ calc_link("memory-fit", "calculator-memory", text="FP8") }}', "index.md", resolve, scenario)
+    assert rendered.markdown.endswith('">FP8</a>')
