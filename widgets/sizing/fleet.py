@@ -246,17 +246,33 @@ MAX_RATE = 100_000.0
 CURVE_STEPS = range(-8, 9)
 
 
-def _cost(pools: list[PoolPlan], spot: float, g) -> tuple[int, int, float, float]:
-    """(spot GPUs, GPUs, $ per hour, largest share of a pool's replicas on spot) for sized pools.
+def _pool_text(p: PoolPlan) -> str:
+    return f"{p.replicas} {'replica' if p.replicas == 1 else 'replicas'} × TP{p.tp}"
+
+
+def _cost(pools: list[tuple[int, int]], spot: float, g) -> tuple[int, int, float, float]:
+    """(spot GPUs, GPUs, $ per hour, largest share of a pool's replicas on spot) for pools of (replicas, TP).
 
     Spot capacity comes and goes a whole replica at a time (a TP group on preempted GPUs cannot serve), so the
     requested share is rounded to whole replicas in each pool; the warning checks the share actually on spot."""
-    gpus = sum(p.gpus for p in pools)
-    spot_replicas = [round(p.replicas * spot) for p in pools]
-    spot_gpus = sum(n * p.tp for n, p in zip(spot_replicas, pools))
-    lost_share = max(n / p.replicas for n, p in zip(spot_replicas, pools))
+    gpus = sum(replicas * tp for replicas, tp in pools)
+    spot_replicas = [round(replicas * spot) for replicas, _ in pools]
+    spot_gpus = sum(n * tp for n, (_, tp) in zip(spot_replicas, pools))
+    lost_share = max(n / replicas for n, (replicas, _) in zip(spot_replicas, pools))
     hourly = spot_gpus * g.price_usd_per_hour_spot + (gpus - spot_gpus) * g.price_usd_per_hour_on_demand
     return spot_gpus, gpus, hourly, lost_share
+
+
+def _sized(options: list[PoolOption], rate: float, headroom: float, spot: float, g) -> tuple[int, int]:
+    """(replicas, TP) of ``cheapest_pool`` for ``rate`` without evaluating operating points unless they matter: only
+    options tied on GPUs whose spot rounding prices them differently need the tie-break."""
+    sized = [(replicas_for(rate, o.capacity_requests_per_s, headroom), o) for o in options]
+    fewest = min(n * o.tp for n, o in sized)
+    tied = [(n, o) for n, o in sized if n * o.tp == fewest]
+    if len({_cost([(n, o.tp)], spot, g)[2] for n, o in tied}) > 1:
+        chosen = cheapest_pool([o for _, o in tied], rate, headroom)
+        return chosen.replicas, chosen.tp
+    return tied[0][0], tied[0][1].tp
 
 
 @calculation("fleet")
@@ -340,14 +356,15 @@ def fleet_calculation(params: dict[str, Any]) -> dict[str, Any]:
             "kv_transfer_ms": transfer_s * 1e3,
             "headroom": 1.0 - peak / fleet_capacity,  # the pool with less spare capacity
             "aggregated_gpus": aggregated.gpus if aggregated else 0,
+            "pools": f"prefill {_pool_text(pre)}; decode {_pool_text(dec)}",
         })
         if transfer_s > tpot_slo:
             result["warnings"].append(
                 f"moving one prompt's KV cache takes {num(transfer_s, 's')}, longer than the TPOT SLO: the second "
                 "token of each request will be late unless the transfer overlaps the prefill")
 
-        def size(x: float) -> list[PoolPlan]:
-            return [cheapest_pool(prefill_options, x, headroom), cheapest_pool(decode_options, x, headroom)]
+        def size(x: float) -> list[tuple[int, int]]:
+            return [_sized(prefill_options, x, headroom, spot, g), _sized(decode_options, x, headroom, spot, g)]
     else:
         if aggregated is None:
             raise InputError("tpot_slo_ms" if fixed_tp is None else "tp",
@@ -364,13 +381,14 @@ def fleet_calculation(params: dict[str, Any]) -> dict[str, Any]:
             "ttft_p95_ms": aggregated.ttft_p95_s * 1e3, "tpot_ms": aggregated.tpot_s * 1e3,
             "utilization": aggregated.requests_per_s / aggregated.capacity_requests_per_s,
             "headroom": 1.0 - aggregated.requests_per_s / aggregated.capacity_requests_per_s,
+            "pools": _pool_text(aggregated),
         })
 
-        def size(x: float) -> list[PoolPlan]:
-            return [cheapest_pool(aggregated_options, x, headroom)]
+        def size(x: float) -> list[tuple[int, int]]:
+            return [_sized(aggregated_options, x, headroom, spot, g)]
 
     # The fleet is sized for the peak and runs all month; the tokens it serves are the average traffic's.
-    spot_gpus, _, hourly, lost_share = _cost(pools, spot, g)
+    spot_gpus, _, hourly, lost_share = _cost([(p.replicas, p.tp) for p in pools], spot, g)
     price = hourly / gpus
     per_s = hourly / 3600.0
     result.update({
@@ -381,7 +399,7 @@ def fleet_calculation(params: dict[str, Any]) -> dict[str, Any]:
         "output_usd_per_million_tokens": per_s * (1.0 - input_share) / (rate * output) * 1e6,
         "blended_usd_per_million_tokens": per_s / (rate * (prompt + output)) * 1e6,
         "average_utilization": rate / fleet_capacity,
-        "average_load_gpus": sum(p.gpus for p in size(rate)) if peak_ratio > 1 else gpus,
+        "average_load_gpus": sum(n * tp for n, tp in size(rate)) if peak_ratio > 1 else gpus,
     })
     result["spot_share"] = spot_gpus / gpus
     if lost_share > result["headroom"] + 1e-12:

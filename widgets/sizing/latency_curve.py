@@ -173,7 +173,7 @@ def latency_curve(replica: Replica, kind: str, operating: float, ttft_slo_ms: fl
     result["meets_slo"] = bool(result["meets_slo"] and at["ttft_ms"] <= ttft_slo_ms and at["tpot_ms"] <= tpot_slo_ms)
     named = "concurrency" if kind == "concurrency" else "requests_per_s"
     result[f"knee_{named}"] = result["knee_load"]
-    result["max_concurrency_within_slo" if kind == "concurrency" else "max_requests_per_s_within_slo"] = slo
+    result["slo_limit_concurrency" if kind == "concurrency" else "slo_limit_requests_per_s"] = slo
     result["operating"] = at
     result["knee_found"] = knee is not None
     result["sweep_model"] = s
