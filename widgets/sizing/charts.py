@@ -26,6 +26,7 @@ LINE_HEIGHT = 300
 MARGIN_LEFT, MARGIN_RIGHT, MARGIN_TOP, MARGIN_BOTTOM = 78, 24, 40, 48
 BAR_HEIGHT, BAR_GAP, GROUP_GAP = 16, 3, 12
 LABEL_WIDTH = 150  # room for stage names left of horizontal bars
+TICK_CHAR_WIDTH = 6.2  # approximate width of one character of a tick label, in SVG units
 
 
 class ChartError(ValueError):
@@ -136,7 +137,11 @@ def line_chart(chart: Mapping[str, Any], result: Mapping[str, Any]) -> str:
     y_high = max(ys) * 1.08 if ys and max(ys) > 0 else 1.0
     y_field = series[0]["field"]
     height = LINE_HEIGHT
-    left, right, top, bottom = MARGIN_LEFT, WIDTH - MARGIN_RIGHT, MARGIN_TOP, height - MARGIN_BOTTOM
+    y_ticks = [t for t in nice_ticks(0.0, y_high) if t <= y_high]
+    # Long tick labels ("$2.10 per 1M tokens") widen the left margin instead of running off the drawing.
+    widest = max((len(_label(y_field, t)) for t in y_ticks), default=0)
+    left = max(MARGIN_LEFT, math.ceil(12 + TICK_CHAR_WIDTH * widest))
+    right, top, bottom = WIDTH - MARGIN_RIGHT, MARGIN_TOP, height - MARGIN_BOTTOM
 
     def px(x: float) -> float:
         if log_x:
@@ -147,9 +152,7 @@ def line_chart(chart: Mapping[str, Any], result: Mapping[str, Any]) -> str:
         return bottom - y / y_high * (bottom - top)
 
     body: list[str] = []
-    for tick in nice_ticks(0.0, y_high):
-        if tick > y_high:
-            continue
+    for tick in y_ticks:
         body.append(f'<line x1="{left}" y1="{py(tick):.1f}" x2="{right}" y2="{py(tick):.1f}" class="hb-chart__grid"/>')
         body.append(_text(left - 6, py(tick) + 4, _label(y_field, tick), "hb-chart__tick", "end"))
     x_ticks = log_ticks(x_low, x_high) if log_x else nice_ticks(x_low, x_high)
@@ -178,12 +181,16 @@ def line_chart(chart: Mapping[str, Any], result: Mapping[str, Any]) -> str:
         label = f"{rule.get('label', rule['field'])} {_label(rule['field'], value)}"
         body.append(f'<line x1="{left}" y1="{py(value):.1f}" x2="{right}" y2="{py(value):.1f}" class="hb-chart__rule"/>')
         body.append(_text(right - 4, py(value) - 5, label, "hb-chart__rule-label", "end"))
-    for marker, value in markers:
+    for row, (marker, value) in enumerate(markers):
         if value is None or not x_low <= value <= x_high or (log_x and value <= 0):
             continue
         label = f"{marker.get('label', marker['field'])} {_label(marker['field'], value)}"
         body.append(f'<line x1="{px(value):.1f}" y1="{top}" x2="{px(value):.1f}" y2="{bottom}" class="hb-chart__marker"/>')
-        body.append(_text(px(value) + 4, top + 12, label, "hb-chart__marker-label", "start"))
+        # A label on the right half reads leftwards from its line, so one near the right edge stays inside the chart;
+        # each marker's label has its own row, so two markers close together do not overprint.
+        right_half = px(value) > (left + right) / 2
+        body.append(_text(px(value) + (-4 if right_half else 4), top + 12 + 14 * row, label, "hb-chart__marker-label",
+                          "end" if right_half else "start"))
     extra = [("hb-chart__rule", "limit")] if any(v is not None for _, v in rules) else []
     return _frame(chart.get("title", ""), height, _legend(series, extra) + body)
 
