@@ -101,3 +101,68 @@ def test_spot_capacity_comes_in_whole_replicas_and_the_warning_checks_what_is_ac
         on_spot = out["spot_gpus"] / out["gpus"]
         warned = any("spot" in w for w in out["warnings"])
         assert warned == (on_spot > out["headroom"] + 1e-12), (rate, spot, on_spot, out["headroom"])
+
+
+def test_the_fleet_is_sized_for_the_peak_and_its_tokens_are_the_average_traffics():
+    # 20 req/s on average with a peak 2.5 times that: the same fleet as a flat 50 req/s, running all month …
+    peaky = fleet(peak_to_average=2.5)
+    flat = fleet(requests_per_s=50)
+    assert peaky["peak_requests_per_s"] == pytest.approx(50)
+    for key in ("tp", "replicas", "gpus", "cost_usd_per_month", "ttft_p95_ms", "tpot_ms", "headroom"):
+        assert peaky[key] == flat[key], key
+    # … while it serves the average's tokens: 20 × 1,300 tokens/s, so each token costs 2.5× the flat fleet's
+    assert peaky["blended_usd_per_million_tokens"] == pytest.approx(peaky["cost_usd_per_hour"] / 3600 / (20 * 1300) * 1e6)
+    assert peaky["blended_usd_per_million_tokens"] == pytest.approx(2.5 * flat["blended_usd_per_million_tokens"])
+    # the average uses 20 ÷ (replicas × capacity) of what the fleet can serve within the SLOs
+    assert peaky["average_utilization"] == pytest.approx(
+        20 / (peaky["replicas"] * peaky["capacity_requests_per_s_per_replica"]))
+    assert peaky["average_utilization"] == pytest.approx(peaky["utilization"] / 2.5)
+    # what the average alone would need: the flat 20 req/s fleet
+    assert peaky["average_load_gpus"] == fleet()["gpus"] < peaky["gpus"]
+
+
+def test_a_flat_profile_changes_nothing():
+    out, explicit = fleet(), fleet(peak_to_average=1)
+    assert {k: v for k, v in out.items() if k != "derivations"} == {k: v for k, v in explicit.items() if k != "derivations"}
+    assert out["peak_requests_per_s"] == 20 and out["average_load_gpus"] == out["gpus"]
+
+
+@pytest.mark.parametrize("extra", [{}, {"peak_to_average": 2, "spot_fraction": 0.3}, {"disaggregate": True}])
+def test_cost_curve_points_are_the_same_sizing_at_other_rates(extra):
+    out = fleet(**extra)
+    points = out["curve"]
+    rates = [p["requests_per_s"] for p in points]
+    # a sixteenth to sixteen times 20 req/s in steps of √2: 17 rates, one of them the input itself
+    assert len(points) == 17 and rates[0] == pytest.approx(20 / 16) and rates[-1] == pytest.approx(20 * 16)
+    assert all(b / a == pytest.approx(math.sqrt(2)) for a, b in zip(rates, rates[1:]))
+    here = points[8]
+    assert here["requests_per_s"] == 20 and here["gpus"] == out["gpus"]
+    assert here["cost_usd_per_month"] == pytest.approx(out["cost_usd_per_month"])
+    assert here["blended_usd_per_million_tokens"] == pytest.approx(out["blended_usd_per_million_tokens"])
+    for point in points[::4]:
+        again = fleet(**extra, requests_per_s=point["requests_per_s"])
+        assert (again["gpus"], again["spot_gpus"]) == (point["gpus"], point["spot_gpus"])
+        assert again["cost_usd_per_month"] == pytest.approx(point["cost_usd_per_month"])
+    gpus = [p["gpus"] for p in points]
+    assert gpus == sorted(gpus)
+
+
+def test_disaggregated_headroom_is_the_tighter_pools():
+    out = fleet(disaggregate=True)
+    # capacity of a pool = replicas × capacity per replica; the fleet's spare share is the busier pool's
+    prefill = out["prefill_replicas"] * out["prefill_capacity_requests_per_s_per_replica"]
+    decode = out["decode_replicas"] * out["decode_capacity_requests_per_s_per_replica"]
+    assert out["headroom"] == pytest.approx(1 - max(20 / prefill, 20 / decode))
+    assert out["average_utilization"] == pytest.approx(20 / min(prefill, decode))
+    assert out["headroom"] >= 0.2 - 1e-9
+
+
+@pytest.mark.parametrize("value", [0.5, 0, -1, 101, "lots"])
+def test_peak_to_average_range(value):
+    out = json.loads(api.run("fleet", json.dumps({**BASE, "peak_to_average": value})))
+    assert out["error"]["field"] == "peak_to_average", out
+
+
+def test_a_peak_beyond_the_sizing_limit_names_the_ratio():
+    out = json.loads(api.run("fleet", json.dumps({**BASE, "requests_per_s": 50_000, "peak_to_average": 3})))
+    assert out["error"]["field"] == "peak_to_average" and "150,000" in out["error"]["message"], out
