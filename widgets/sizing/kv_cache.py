@@ -342,10 +342,15 @@ def kv_cache(params: dict[str, Any]) -> dict[str, Any]:
             f"does not fit: {m.id} in {d.weights.id} needs {num(need, 'bytes')} per GPU for weights and workspace "
             f"on {d.tp}× {g.id} ({num(g.memory_bytes, 'bytes')} each), leaving no room for one {context:,}-token sequence"
         )
-    if own != "mla" and m.kv_heads < d.tp or own == "mla" and d.tp > 1:
+    if own == "mla" and d.tp > 1:
         warnings.append(
-            f"{m.name} has fewer KV heads than the {d.tp} GPUs of the replica, so every GPU keeps a full copy of "
-            "its share of the cache and tensor parallelism stops dividing it"
+            f"{m.name}'s latent cache has no head axis: each of the {d.tp} GPUs keeps all of it, so tensor "
+            "parallelism does not divide it"
+        )
+    elif m.kv_heads < d.tp:
+        warnings.append(
+            f"{m.name} has {m.kv_heads} KV heads for {d.tp} GPUs: heads are copied so every GPU holds one, and "
+            "tensor parallelism stops dividing the cache"
         )
     result["derivations"] = derivations
     result["warnings"] = warnings

@@ -71,7 +71,9 @@ def rag_budget(params: dict[str, Any]) -> dict[str, Any]:
     decode_ms = 0.0
     if output > 0:
         tp = read_tp(params, m, g, name="llm_gpus", default=4)
-        if context + output > m.max_context_tokens:
+        if context > m.max_context_tokens:
+            fits = False  # rag has already said so
+        elif context + output > m.max_context_tokens:
             fits = False
             warnings.append(
                 f"the prompt, {base['context_tokens']:,.0f} tokens with its chunks, plus the {output:,}-token answer "
