@@ -6,6 +6,8 @@ import json
 import math
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sizing import api, catalog
 
@@ -112,3 +114,19 @@ def test_too_many_chunks_for_the_window_does_not_fit():
 def test_bad_inputs_name_their_field(params, field):
     answer = json.loads(api.run("rag_budget", json.dumps({**BASE, **params})))
     assert answer["error"]["field"] == field
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    slo=st.floats(1.0, 60_000.0),
+    output=st.integers(0, 2000),
+    candidates=st.integers(1, 500),
+    concurrency=st.integers(1, 64),
+)
+def test_budget_identities(slo, output, candidates, concurrency):
+    out = run(**{**BASE, "slo_ms": slo, "output_tokens": output, "rerank_candidates": candidates, "llm_concurrency": concurrency})
+    assert sum(s["stage_ms"] for s in out["stages"]) == pytest.approx(out["total_ms"])
+    # exactly one of "left" and "overrun" is non-zero (or both zero on the line)
+    assert out["budget_left_ms"] * out["overrun_ms"] == 0
+    assert out["total_ms"] + out["budget_left_ms"] - out["overrun_ms"] == pytest.approx(slo)
+    assert out["within_slo"] == (out["overrun_ms"] == 0)
