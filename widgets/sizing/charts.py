@@ -4,7 +4,8 @@ A chart spec (from a calculator's spec file) names the fields to draw; the resul
 
 * ``kind: "line"`` (default): ``points`` is a result field holding a list of objects; ``x`` is
   ``{"field", "label", "scale": "linear" | "log"}``; ``y`` is a list of ``{"field", "label"}`` series that share
-  one unit family; ``rules`` are horizontal lines and ``markers`` vertical lines at scalar result fields.
+  one unit family (``"y_scale": "log"`` spaces them by ratio, dropping points at or below zero); ``rules`` are
+  horizontal lines and ``markers`` vertical lines at scalar result fields.
 * ``kind: "bars"``: ``points`` holds objects with a ``label`` text and the ``y`` fields; each point is a group of
   horizontal bars; ``rules`` are vertical lines at scalar result fields (an SLO against stage latencies).
 
@@ -117,6 +118,7 @@ def line_chart(chart: Mapping[str, Any], result: Mapping[str, Any]) -> str:
     points = _points(chart, result)
     x_spec, series = chart["x"], list(chart["y"])
     log_x = x_spec.get("scale") == "log"
+    log_y = chart.get("y_scale") == "log"
     rows = []
     for p in points:
         x = _number(p.get(x_spec["field"]))
@@ -128,12 +130,16 @@ def line_chart(chart: Mapping[str, Any], result: Mapping[str, Any]) -> str:
     rules = [(r, _scalar(result, r["field"])) for r in chart.get("rules", [])]
     markers = [(m, _scalar(result, m["field"])) for m in chart.get("markers", [])]
     xs = [x for x, _ in rows]
-    ys = [y for _, values in rows for y in values if y is not None]
-    ys += [v for _, v in rules if v is not None]
+    ys = [y for _, values in rows for y in values if y is not None and (y > 0 or not log_y)]
+    ys += [v for _, v in rules if v is not None and (v > 0 or not log_y)]
     x_low, x_high = min(xs), max(xs)
     if x_high == x_low:
         x_high = x_low * 2 if log_x else x_low + 1
     y_high = max(ys) * 1.08 if ys and max(ys) > 0 else 1.0
+    y_low = 0.0
+    if log_y:
+        y_low = min(ys) / 1.25 if ys else 1.0
+        y_high = max(y_high * 1.15, y_low * 10)
     y_field = series[0]["field"]
     height = LINE_HEIGHT
     left, right, top, bottom = MARGIN_LEFT, WIDTH - MARGIN_RIGHT, MARGIN_TOP, height - MARGIN_BOTTOM
@@ -144,11 +150,13 @@ def line_chart(chart: Mapping[str, Any], result: Mapping[str, Any]) -> str:
         return left + (x - x_low) / (x_high - x_low) * (right - left)
 
     def py(y: float) -> float:
+        if log_y:
+            return bottom - (math.log(y) - math.log(y_low)) / (math.log(y_high) - math.log(y_low)) * (bottom - top)
         return bottom - y / y_high * (bottom - top)
 
     body: list[str] = []
-    for tick in nice_ticks(0.0, y_high):
-        if tick > y_high:
+    for tick in log_ticks(y_low, y_high) if log_y else nice_ticks(0.0, y_high):
+        if tick > y_high or tick < y_low:
             continue
         body.append(f'<line x1="{left}" y1="{py(tick):.1f}" x2="{right}" y2="{py(tick):.1f}" class="hb-chart__grid"/>')
         body.append(_text(left - 6, py(tick) + 4, _label(y_field, tick), "hb-chart__tick", "end"))
@@ -163,7 +171,8 @@ def line_chart(chart: Mapping[str, Any], result: Mapping[str, Any]) -> str:
     body.append(_text((left + right) / 2, height - 8, x_spec.get("label", x_spec["field"]), "hb-chart__axis-label"))
     for index, s in enumerate(series):
         css = f"hb-chart__series--{index}"
-        path = [(px(x), py(values[index]), x, values[index]) for x, values in rows if values[index] is not None]
+        path = [(px(x), py(values[index]), x, values[index]) for x, values in rows
+                if values[index] is not None and (values[index] > 0 or not log_y)]
         if not path:
             continue
         d = " ".join(f"{'M' if i == 0 else 'L'}{a:.1f},{b:.1f}" for i, (a, b, _, _) in enumerate(path))
@@ -173,7 +182,7 @@ def line_chart(chart: Mapping[str, Any], result: Mapping[str, Any]) -> str:
             body.append(f'<circle cx="{a:.1f}" cy="{b:.1f}" r="3" class="{css} hb-chart__point">'
                         f"<title>{escape(tip)}</title></circle>")
     for rule, value in rules:
-        if value is None or not 0 <= value <= y_high:
+        if value is None or not y_low <= value <= y_high or (log_y and value <= 0):
             continue
         label = f"{rule.get('label', rule['field'])} {_label(rule['field'], value)}"
         body.append(f'<line x1="{left}" y1="{py(value):.1f}" x2="{right}" y2="{py(value):.1f}" class="hb-chart__rule"/>')

@@ -211,7 +211,8 @@ def kv_cache(params: dict[str, Any]) -> dict[str, Any]:
     curve_contexts = context_points(m.max_context_tokens)
     context_curve = []
     for t in curve_contexts:
-        point: dict[str, Any] = {"context_tokens": t, "sequences": sequences_held(p.kv_capacity_tokens, t)}
+        # "context" (no unit suffix) labels the chart's axis ticks as bare numbers; the axis title names the unit
+        point: dict[str, Any] = {"context_tokens": t, "context": t, "sequences": sequences_held(p.kv_capacity_tokens, t)}
         for k in KINDS:
             point[f"{k}_sequences"] = sequences_held(budget // per_gpu_by_kind[k], t) if budget > 0 else 0
         context_curve.append(point)
@@ -231,6 +232,7 @@ def kv_cache(params: dict[str, Any]) -> dict[str, Any]:
         s = t * per_gpu
         return {
             "context_tokens": t,
+            "context": t,
             "host_reload_ms": s / link_rate * 1e3,
             "nvme_reload_ms": s / nvme_rate * 1e3,
             "recompute_ms": prefill_flops(m, t) / replica_flops * 1e3,

@@ -120,6 +120,7 @@ def rag_budget(params: dict[str, Any]) -> dict[str, Any]:
         "reindex_hours": window_h,
         "reindex_gpus": reindex_gpus,
         "reindex_cost_usd": gpu_hours * g.price_usd_per_hour_on_demand,
+        "rerank_candidates": candidates,
         "queries_per_s": qps,
         "query_embed_gpus": embed_gpus,
         "rerank_gpus": rerank_gpus,
