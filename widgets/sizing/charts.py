@@ -192,7 +192,10 @@ def line_chart(chart: Mapping[str, Any], result: Mapping[str, Any]) -> str:
             continue
         label = f"{marker.get('label', marker['field'])} {_label(marker['field'], value)}"
         body.append(f'<line x1="{px(value):.1f}" y1="{top}" x2="{px(value):.1f}" y2="{bottom}" class="hb-chart__marker"/>')
-        body.append(_text(px(value) + 4, top + 12, label, "hb-chart__marker-label", "start"))
+        # right of the line, or left of it in the right half so the label stays inside the frame
+        right_half = px(value) > (left + right) / 2
+        body.append(_text(px(value) + (-4 if right_half else 4), top + 12, label, "hb-chart__marker-label",
+                          "end" if right_half else "start"))
     extra = [("hb-chart__rule", "limit")] if any(v is not None for _, v in rules) else []
     return _frame(chart.get("title", ""), height, _legend(series, extra) + body)
 
