@@ -54,7 +54,7 @@ def test_notebook_runs_every_step_without_errors(executed):
     errors = [o for c in executed.cells if c.cell_type == "code" for o in c.outputs if o.get("output_type") == "error"]
     assert not errors, errors
     text = "\n".join(_outputs(executed))
-    for step in ("peak load", "weights per GPU", "clients: TTFT", "replicas", "per month", "GPUs at the average rate"):
+    for step in ("peak load", "weights per GPU", "TPOT target", "replicas", "per month", "GPUs at the average rate"):
         assert step in text, f"the notebook no longer prints {step!r}"
 
 
