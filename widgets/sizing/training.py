@@ -263,6 +263,7 @@ def memory_by_zero_stage(memory_with_stage) -> list[dict[str, float]]:
     for stage in range(4):
         mem = memory_with_stage(stage)
         points.append({
+            "label": f"ZeRO-{stage}",
             "zero_stage": stage,
             "memory_per_gpu_bytes": mem.total_bytes,
             "weights_per_gpu_bytes": mem.weights_bytes,
