@@ -66,6 +66,18 @@ def test_problems_are_named():
         charts.svg(LINE, {**RESULT, "curve": 3})
 
 
+def test_log_y_spaces_by_ratio_and_drops_points_at_zero():
+    chart = {**LINE, "y_scale": "log", "y": [{"field": "ttft_ms", "label": "TTFT"}], "rules": [], "markers": []}
+    result = {"curve": [{"concurrency": c, "ttft_ms": v} for c, v in ((1, 1.0), (2, 10.0), (4, 100.0), (8, 0.0))]}
+    root = _tree(charts.svg(chart, result))
+    circles = root.findall(f".//{NS}circle")
+    assert len(circles) == 3  # the zero has no place on a log scale
+    y = [float(c.get("cy")) for c in circles]
+    assert y[0] - y[1] == pytest.approx(y[1] - y[2], abs=0.2)  # equal ratios, equal steps
+    ticks = [t.text for t in root.iter(f"{NS}text") if t.get("class") == "hb-chart__tick" and t.get("text-anchor") == "end"]
+    assert "1 ms" in ticks and "64 ms" in ticks  # log_ticks: powers of two across a short range
+
+
 def test_log_y_axis_places_decades_evenly_and_skips_zeros():
     chart = {"title": "t", "points": "curve", "x": {"field": "message_bytes", "scale": "log"}, "y_scale": "log",
              "y": [{"field": "time_us", "label": "Total"}, {"field": "latency_term_us", "label": "Latency"}],

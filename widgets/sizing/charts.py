@@ -28,6 +28,7 @@ LINE_HEIGHT = 300
 MARGIN_LEFT, MARGIN_RIGHT, MARGIN_TOP, MARGIN_BOTTOM = 78, 24, 40, 48
 BAR_HEIGHT, BAR_GAP, GROUP_GAP = 16, 3, 12
 LABEL_WIDTH = 150  # room for stage names left of horizontal bars
+TICK_CHAR_WIDTH = 6.2  # approximate width of one character of a tick label, in SVG units
 
 
 class ChartError(ValueError):
@@ -148,7 +149,11 @@ def line_chart(chart: Mapping[str, Any], result: Mapping[str, Any]) -> str:
         y_high = max(ys) * 1.08 if ys and max(ys) > 0 else 1.0
     y_field = series[0]["field"]
     height = LINE_HEIGHT
-    left, right, top, bottom = MARGIN_LEFT, WIDTH - MARGIN_RIGHT, MARGIN_TOP, height - MARGIN_BOTTOM
+    y_ticks = [t for t in (log_ticks(y_low, y_high) if log_y else nice_ticks(0.0, y_high)) if y_low <= t <= y_high]
+    # Long tick labels ("$2.10 per 1M tokens") widen the left margin instead of running off the drawing.
+    widest = max((len(_label(y_field, t)) for t in y_ticks), default=0)
+    left = max(MARGIN_LEFT, math.ceil(12 + TICK_CHAR_WIDTH * widest))
+    right, top, bottom = WIDTH - MARGIN_RIGHT, MARGIN_TOP, height - MARGIN_BOTTOM
 
     def px(x: float) -> float:
         if log_x:
@@ -161,9 +166,7 @@ def line_chart(chart: Mapping[str, Any], result: Mapping[str, Any]) -> str:
         return bottom - y / y_high * (bottom - top)
 
     body: list[str] = []
-    for tick in (log_ticks(y_low, y_high) if log_y else nice_ticks(0.0, y_high)):
-        if not y_low <= tick <= y_high:
-            continue
+    for tick in y_ticks:
         body.append(f'<line x1="{left}" y1="{py(tick):.1f}" x2="{right}" y2="{py(tick):.1f}" class="hb-chart__grid"/>')
         body.append(_text(left - 6, py(tick) + 4, _label(y_field, tick), "hb-chart__tick", "end"))
     x_ticks = log_ticks(x_low, x_high) if log_x else nice_ticks(x_low, x_high)
