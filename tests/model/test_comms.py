@@ -81,3 +81,45 @@ def test_collectives_calculation():
 )
 def test_bad_input(params, field):
     assert json.loads(api.run("collectives", json.dumps(params)))["error"]["field"] == field
+
+
+def test_curve_spans_both_regimes_around_the_crossover():
+    # 4 GPUs, 1 MB, 100 GB/s, 2 µs per step: crossover 800,000 B (above). Range: floor(log10 800,000) − 2 = 3 to
+    # ceil(log10 1,000,000) + 2 = 8 decades, a quarter decade apart → 21 points from 1 KB to 100 MB.
+    out = api.compute("collectives", {"gpus": 4, "message_bytes": 1e6, "link_gb_per_s": 100, "latency_us": 2})
+    curve = out["curve"]
+    assert len(curve) == 21
+    assert curve[0]["message_bytes"] == pytest.approx(1e3)
+    assert curve[-1]["message_bytes"] == pytest.approx(1e8)
+    # latency term: 6 steps × 2 µs = 12 µs at every size; bytes term at 1 MB: 1.5 × 1e6 ÷ 100e9 = 15 µs
+    assert all(p["latency_term_us"] == pytest.approx(12.0) for p in curve)
+    at_1mb = curve[12]
+    assert at_1mb["message_bytes"] == pytest.approx(1e6)
+    assert at_1mb["bandwidth_term_us"] == pytest.approx(15.0)
+    assert at_1mb["time_us"] == pytest.approx(27.0)
+    times = [p["time_us"] for p in curve]
+    assert times == sorted(times)
+    below = [p for p in curve if p["message_bytes"] < out["crossover_bytes"]]
+    assert below and all(p["latency_term_us"] > p["bandwidth_term_us"] for p in below)
+
+
+def test_curve_stays_within_bounds_and_point_budget():
+    huge = api.compute("collectives", {"gpus": 100000, "message_bytes": 1e13, "link_gb_per_s": 0.001, "latency_us": 10000})
+    assert len(huge["curve"]) <= 49
+    assert max(p["message_bytes"] for p in huge["curve"]) <= 1e13
+    tiny = api.compute("collectives", {"gpus": 2, "message_bytes": 1, "link_gb_per_s": 100000, "latency_us": 0})
+    assert tiny["crossover_bytes"] == 0 and tiny["curve"][0]["message_bytes"] == pytest.approx(1.0)
+
+
+def test_ring_against_tree_at_a_hundred_thousand_gpus():
+    # 25 MiB bucket = 26,214,400 B over 100,000 GPUs on 50 GB/s links with 5 µs per step
+    # ring: 2 × 99,999 steps × 5 µs = 999,990 µs; bytes 2 × 99,999/100,000 × 26,214,400 ÷ 50e9 = 1,048.56 µs
+    # tree: 2 × ⌈log2 100,000⌉ = 34 steps × 5 µs = 170 µs; bytes 2 × 26,214,400 ÷ 50e9 = 1,048.576 µs
+    base = {"gpus": 100000, "message_bytes": 26214400, "link_gb_per_s": 50, "latency_us": 5, "compute_ms": 100}
+    ring = api.compute("collectives", base)
+    tree = api.compute("collectives", {**base, "algorithm": "tree"})
+    assert ring["latency_term_us"] == pytest.approx(999_990)
+    assert ring["bandwidth_term_us"] == pytest.approx(2 * 99_999 / 100_000 * 26_214_400 / 50e9 * 1e6)
+    assert tree["time_us"] == pytest.approx(170 + 1048.576)
+    assert ring["communication_dominates"] and not tree["communication_dominates"]
+    assert tree["communication_share"] == pytest.approx(1218.576 / (1218.576 + 100_000))

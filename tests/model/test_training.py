@@ -306,3 +306,33 @@ def test_training_scenarios_evaluate():
     # QLoRA rank 64 on every linear layer of the 70B: 64 × (2·16384 + 2·9216 + 3·(8192 + 28672)) × 80 layers
     assert evaluate("qlora-70b.trainable_params").raw == 64 * (2 * 16384 + 2 * 9216 + 3 * 36864) * 80 == 828_375_040
     assert evaluate("qlora-70b.fits").raw is True
+
+
+def test_memory_by_zero_stage_for_the_chart():
+    # Full fine-tuning of Llama 3.1 8B over dp = 8 (tp = pp = 1): model states per GPU by stage, N = 8,030,261,248
+    #   stage 0: 2N + 2N + 12N            = 16N    = 128,484,179,968 B
+    #   stage 1: 2N + 2N + 12N/8          = 5.5N   =  44,166,436,864 B
+    #   stage 2: 2N + 2N/8 + 12N/8        = 3.75N  =  30,113,479,680 B
+    #   stage 3: (2N + 2N + 12N)/8        = 2N     =  16,060,522,496 B
+    # plus the same activations and 1 GB overhead at every stage.
+    out = run("fine_tuning", model="llama-3.1-8b", method="full", gpus=8, zero_stage=2, seq_tokens=4096)
+    stages = out["zero_stages"]
+    assert [p["zero_stage"] for p in stages] == [0, 1, 2, 3]
+    acts = out["activations_per_gpu_bytes"]
+    for point, factor in zip(stages, (16.0, 5.5, 3.75, 2.0)):
+        assert point["memory_per_gpu_bytes"] == pytest.approx(factor * N_8B + acts + 1e9)
+        assert point["activations_per_gpu_bytes"] == acts
+        parts = ("weights", "gradients", "optimizer", "activations")
+        assert sum(point[f"{p}_per_gpu_bytes"] for p in parts) + 1e9 == pytest.approx(point["memory_per_gpu_bytes"])
+    # the chosen stage's point is the headline number; the rule on the chart is one GPU's memory
+    assert stages[2]["memory_per_gpu_bytes"] == pytest.approx(out["memory_per_gpu_bytes"])
+    assert out["gpu_memory_bytes"] == H100_BYTES
+
+
+def test_memory_by_zero_stage_is_flat_on_one_gpu_and_present_for_pretraining():
+    one = run("fine_tuning", model="llama-3.1-8b", method="lora", gpus=1, zero_stage=0)
+    assert len({p["memory_per_gpu_bytes"] for p in one["zero_stages"]}) == 1  # dp = 1: nothing to shard
+    pre = run("training", model="llama-3.1-70b", tokens=15e12, gpus=2048, tp=8, pp=4, zero_stage=1)
+    totals = [p["memory_per_gpu_bytes"] for p in pre["zero_stages"]]
+    assert totals == sorted(totals, reverse=True) and totals[0] > totals[3]
+    assert pre["zero_stages"][1]["memory_per_gpu_bytes"] == pytest.approx(pre["memory_per_gpu_bytes"])

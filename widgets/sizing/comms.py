@@ -109,6 +109,38 @@ def communication_share(comm_s: float, compute_s: float) -> float:
     return comm_s / total if total > 0 else 0.0
 
 
+MAX_MESSAGE_BYTES = 1e13
+CURVE_POINTS = 49
+
+
+def time_against_message_size(
+    op: str, gpus: int, message_bytes: float, link_bytes_per_s: float, params: LinkEfficiency, algorithm: str = "ring"
+) -> list[dict[str, float]]:
+    """The collective's time and its two terms at message sizes spaced evenly on a log scale (a chart's points).
+
+    The range runs from a hundredth of the smaller of the chosen message and the crossover size to a hundred times
+    the larger, widened to whole decades and clipped to 1 B … 10 TB, so both regimes and the crossover show;
+    at most ``CURVE_POINTS`` points (a quarter of a decade apart unless the range is wider than twelve decades).
+    """
+    crossover = crossover_bytes(op, gpus, link_bytes_per_s, params, algorithm)
+    ends = [message_bytes] + ([crossover] if crossover > 0 else [])
+    low = max(0, math.floor(math.log10(min(ends))) - 2)
+    high = min(13, math.ceil(math.log10(max(ends))) + 2)
+    step = max(0.25, (high - low) / (CURVE_POINTS - 1))
+    count = int(round((high - low) / step)) + 1
+    points = []
+    for i in range(count):
+        size = min(MAX_MESSAGE_BYTES, 10 ** (low + i * step))
+        t = collective_time(op, gpus, size, link_bytes_per_s, params, algorithm)
+        points.append({
+            "message_bytes": size,
+            "time_us": t.total_s * 1e6,
+            "latency_term_us": t.latency_s * 1e6,
+            "bandwidth_term_us": t.bandwidth_s * 1e6,
+        })
+    return points
+
+
 @calculation("collectives")
 def collectives_calculation(params: dict[str, Any]) -> dict[str, Any]:
     """One collective's time. Give ``gpu`` (its interconnect and measured efficiencies) or ``link_gb_per_s`` +
@@ -122,7 +154,7 @@ def collectives_calculation(params: dict[str, Any]) -> dict[str, Any]:
     if algorithm == "tree" and op != "all_reduce":
         raise InputError("algorithm", "tree is modelled for all_reduce only; use ring")
     gpus = read_int(params, "gpus", 1, 100_000)
-    message = read_float(params, "message_bytes", 1.0, 1e13)
+    message = read_float(params, "message_bytes", 1.0, MAX_MESSAGE_BYTES)
     if params.get("gpu") not in (None, ""):
         if params.get("link_gb_per_s") not in (None, "") or params.get("latency_us") not in (None, ""):
             raise InputError("link_gb_per_s", "give either gpu or link_gb_per_s and latency_us, not both")
@@ -150,6 +182,7 @@ def collectives_calculation(params: dict[str, Any]) -> dict[str, Any]:
         "bus_bandwidth_gb_per_s": (t.bytes_factor * message / t.total_s / 1e9) if t.total_s > 0 else 0.0,
         "algorithm_bandwidth_gb_per_s": (message / t.total_s / 1e9) if t.total_s > 0 else 0.0,
         "link_gb_per_s": bandwidth / 1e9,
+        "curve": time_against_message_size(op, gpus, message, bandwidth, link_params, algorithm),
         "warnings": [],
     }
     if gpus == 1:

@@ -254,6 +254,26 @@ def min_dp_to_fit(memory_at, capacity_bytes: float) -> int | None:
     return dp
 
 
+def memory_by_zero_stage(memory_with_stage) -> list[dict[str, float]]:
+    """One point per ZeRO stage 0–3 at the chosen layout: the per-GPU total and its parts (a chart's series).
+
+    ``memory_with_stage(stage)`` returns the :class:`TrainingMemory` of one GPU at that stage, everything else fixed.
+    """
+    points = []
+    for stage in range(4):
+        mem = memory_with_stage(stage)
+        points.append({
+            "label": f"ZeRO-{stage}",
+            "zero_stage": stage,
+            "memory_per_gpu_bytes": mem.total_bytes,
+            "weights_per_gpu_bytes": mem.weights_bytes,
+            "gradients_per_gpu_bytes": mem.gradients_bytes,
+            "optimizer_per_gpu_bytes": mem.optimizer_bytes,
+            "activations_per_gpu_bytes": mem.activations_bytes,
+        })
+    return points
+
+
 # ---------------------------------------------------------------------------------------------------- shared inputs
 
 
@@ -356,11 +376,15 @@ def pretraining(params: dict[str, Any]) -> dict[str, Any]:
     cluster = c.mfu * c.peak_flops_per_s * c.gpus
     time_s = total / cluster
     gpu_hours = time_s * c.gpus / 3600.0
-    mem = training_memory(
-        m, method="full", zero_stage=c.zero_stage, dp=c.dp, tp=c.tp, pp=c.pp, seq=c.seq,
-        micro_batch=c.micro_batch, recompute=c.recompute, trainable_params=param_counts(m).total,
-        overhead_bytes=c.overhead_bytes,
-    )
+
+    def memory_with_stage(stage: int) -> TrainingMemory:
+        return training_memory(
+            m, method="full", zero_stage=stage, dp=c.dp, tp=c.tp, pp=c.pp, seq=c.seq,
+            micro_batch=c.micro_batch, recompute=c.recompute, trainable_params=param_counts(m).total,
+            overhead_bytes=c.overhead_bytes,
+        )
+
+    mem = memory_with_stage(c.zero_stage)
     result = PretrainingResult(
         params=n,
         per_token_flops=per_token,
@@ -418,6 +442,8 @@ def pretraining(params: dict[str, Any]) -> dict[str, Any]:
         "dp": c.dp,
         **asdict(result),
         **{f"mem_{k}": v for k, v in asdict(mem).items() if k.endswith("_bytes")},
+        "gpu_memory_bytes": c.gpu.memory_bytes,
+        "zero_stages": memory_by_zero_stage(memory_with_stage),
         "derivations": derivations,
         "warnings": warnings,
     }
@@ -463,9 +489,9 @@ def fine_tuning(params: dict[str, Any]) -> dict[str, Any]:
     epochs = read_float(params, "epochs", 0.01, 1000.0, 1.0)
     trainable = counts.total if method == "full" else lora_adapter_params(m, rank, targets)
 
-    def memory_at(dp: int) -> TrainingMemory:
+    def memory_at(dp: int, stage: int = c.zero_stage) -> TrainingMemory:
         return training_memory(
-            m, method=method, zero_stage=c.zero_stage, dp=dp, tp=c.tp, pp=c.pp, seq=c.seq,
+            m, method=method, zero_stage=stage, dp=dp, tp=c.tp, pp=c.pp, seq=c.seq,
             micro_batch=c.micro_batch, recompute=c.recompute, trainable_params=trainable,
             overhead_bytes=c.overhead_bytes, double_quant=double_quant,
         )
@@ -550,6 +576,8 @@ def fine_tuning(params: dict[str, Any]) -> dict[str, Any]:
         "lora_rank": rank if method != "full" else None,
         "lora_targets": ",".join(targets) if method != "full" else None,
         **asdict(result),
+        "gpu_memory_bytes": c.gpu.memory_bytes,
+        "zero_stages": memory_by_zero_stage(lambda stage: memory_at(c.dp, stage)),
         "derivations": derivations,
         "warnings": warnings,
     }
