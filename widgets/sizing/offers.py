@@ -87,8 +87,8 @@ def parse_schedules(document: Any, origin: str = "vesting.json") -> dict[str, Ve
         )
         if not numbers or len(fractions) != YEARS:
             problems.append(f"{where}.year_fractions: must be {YEARS} numbers from 0 to 1 (got {fractions!r})")
-        elif not math.isclose(sum(fractions), 1.0, abs_tol=1e-9):
-            problems.append(f"{where}.year_fractions: must sum to 1 (got {sum(fractions):g})")
+        elif not math.isclose(math.fsum(fractions), 1.0, abs_tol=1e-9):
+            problems.append(f"{where}.year_fractions: must sum to 1 (got {math.fsum(fractions):g})")
         period = record.get("period_months")
         if period not in PERIODS or isinstance(period, bool):
             problems.append(f"{where}.period_months: must be one of {', '.join(map(str, PERIODS))} (got {period!r})")
@@ -161,7 +161,7 @@ class OfferValue:
 
     @property
     def total_usd(self) -> float:
-        return sum(self.year_usd)
+        return cents(math.fsum(self.year_usd))
 
 
 def refresher_events(offer: Offer) -> list[tuple[int, float]]:
@@ -169,17 +169,23 @@ def refresher_events(offer: Offer) -> list[tuple[int, float]]:
     return [event for grant in range(1, YEARS) for event in vest_events(offer.vesting, 0, 12 * grant)]
 
 
+def cents(usd: float) -> float:
+    """Money to the cent. Sums of instalment shares carry float noise whose last bit can differ between Python
+    builds (the browser's and the build's); rounding to cents makes every published amount the same everywhere."""
+    return round(usd, 2) + 0.0
+
+
 def value_offer(offer: Offer, leave_after_months: int) -> OfferValue:
     grant_events = vest_events(offer.vesting, offer.cliff_months)
     refreshers = refresher_events(offer)
-    grant = [share * offer.equity_usd for share in vested_by_year(grant_events)]
-    refresh = [share * offer.refresher_usd for share in vested_by_year(refreshers)]
+    grant = [cents(share * offer.equity_usd) for share in vested_by_year(grant_events)]
+    refresh = [cents(share * offer.refresher_usd) for share in vested_by_year(refreshers)]
     years = tuple(
-        offer.base_usd + (offer.sign_on_usd if y == 0 else 0.0) + grant[y] + refresh[y] for y in range(YEARS)
+        cents(offer.base_usd + (offer.sign_on_usd if y == 0 else 0.0) + grant[y] + refresh[y]) for y in range(YEARS)
     )
-    vested_then = sum(s for m, s in grant_events if m <= leave_after_months) * offer.equity_usd
-    vested_then += sum(s for m, s in refreshers if m <= leave_after_months) * offer.refresher_usd
-    leave = offer.base_usd * leave_after_months / 12.0 + offer.sign_on_usd + vested_then
+    vested_then = math.fsum(s for m, s in grant_events if m <= leave_after_months) * offer.equity_usd
+    vested_then += math.fsum(s for m, s in refreshers if m <= leave_after_months) * offer.refresher_usd
+    leave = cents(offer.base_usd * leave_after_months / 12.0 + offer.sign_on_usd + vested_then)
     return OfferValue(years, tuple(grant), tuple(refresh), leave)
 
 
@@ -217,7 +223,7 @@ def offers(params: dict[str, Any]) -> dict[str, Any]:
         for y in range(YEARS):
             result[f"{x}_year{y + 1}_usd"] = v.year_usd[y] if v else None
         result[f"{x}_total_usd"] = v.total_usd if v else None
-        result[f"{x}_equity_total_usd"] = (sum(v.grant_by_year_usd) + sum(v.refresher_by_year_usd)) if v else None
+        result[f"{x}_equity_total_usd"] = cents(math.fsum(v.grant_by_year_usd) + math.fsum(v.refresher_by_year_usd)) if v else None
         result[f"{x}_leave_usd"] = v.leave_usd if v else None
         result[f"{x}_vesting_name"] = terms[x].vesting.name if v else None
         if not v:
@@ -226,8 +232,8 @@ def offers(params: dict[str, Any]) -> dict[str, Any]:
         derivations[f"{x}_total_usd"] = Derivation(
             f"{_label(x)}: value over four years ({o.vesting.name.lower()}, {o.cliff_months}-month cliff)",
             "4 × base + sign-on + grant vested in four years + refreshers vested in four years",
-            f"4 × {num(o.base_usd, 'usd')} + {num(o.sign_on_usd, 'usd')} + {num(sum(v.grant_by_year_usd), 'usd')} + "
-            f"{num(sum(v.refresher_by_year_usd), 'usd')}",
+            f"4 × {num(o.base_usd, 'usd')} + {num(o.sign_on_usd, 'usd')} + {num(math.fsum(v.grant_by_year_usd), 'usd')} + "
+            f"{num(math.fsum(v.refresher_by_year_usd), 'usd')}",
             v.total_usd,
             "usd",
         )
@@ -241,10 +247,10 @@ def offers(params: dict[str, Any]) -> dict[str, Any]:
         )
     ranked = sorted(used, key=lambda x: (-values[x].total_usd, x))
     best, runner_up = ranked[0], ranked[1]
-    result["b_minus_a_total_usd"] = values["b"].total_usd - values["a"].total_usd
-    result["c_minus_a_total_usd"] = values["c"].total_usd - values["a"].total_usd if "c" in values else None
+    result["b_minus_a_total_usd"] = cents(values["b"].total_usd - values["a"].total_usd)
+    result["c_minus_a_total_usd"] = cents(values["c"].total_usd - values["a"].total_usd) if "c" in values else None
     result["best_offer"] = _label(best)
-    result["best_margin_usd"] = values[best].total_usd - values[runner_up].total_usd
+    result["best_margin_usd"] = cents(values[best].total_usd - values[runner_up].total_usd)
     result["curve"] = [
         {"year": y + 1, **{f"{x}_usd": values[x].year_usd[y] if x in values else None for x in LETTERS}}
         for y in range(YEARS)
