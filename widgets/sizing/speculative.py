@@ -202,6 +202,7 @@ def speculative(params: dict[str, Any]) -> dict[str, Any]:
         "kv": kv.id,
         **asdict(result),
         "curve": curve,
+        "parity_speedup": 1.0,  # the level below which speculation is slower than plain decoding (a chart rule)
         "derivations": derivations,
         "warnings": warnings,
     }
