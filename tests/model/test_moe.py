@@ -126,3 +126,72 @@ def test_batch_one_versus_512_scenarios():
     assert evaluate("moe-batch-512.moe_bound").raw == "memory"
     assert evaluate("moe-batch-512.dense_bound").raw == "compute"
     assert evaluate("moe-batch-512.batch").kind == "input"
+
+
+def test_expert_parallel_layout_by_hand():
+    out = run(model="mixtral-8x7b", batch=64, ep=4, dispatch="bf16")
+    assert out["experts_per_gpu"] == 2  # 8 experts ÷ 4 GPUs
+    assert out["sequences_per_gpu"] == 16  # 64 ÷ 4, data-parallel attention
+    assert out["tokens_per_expert"] == 16  # 64 tokens × top-2 ÷ 8 experts
+    # each GPU holds everything outside the routed experts plus 2 of the 8 experts: exactly the active weights
+    assert out["ep_weight_bytes_per_gpu"] == pytest.approx(2 * ACTIVE)
+    # one GPU's dispatch per layer: 16 tokens × 2 experts × 4,096 hidden × 2 B = 262,144 B
+    assert out["dispatch_message_bytes"] == 262_144
+    # per step: 2 directions × 32 layers × 64 tokens × 2 × 4,096 × 2 B × 3/4 leave the GPU = 50,331,648 B
+    assert out["all_to_all_bytes"] == pytest.approx(50_331_648)
+    assert out["all_to_all_bytes_per_gpu"] == pytest.approx(50_331_648 / 4)
+    # touched share at batch 64 is 1 − 0.75^64, so each GPU reads (almost) both of its experts
+    touched = 1 - 0.75**64
+    read = 2 * (TOTAL - 32 * 8 * ONE_EXPERT) + 32 * 2 * touched * ONE_EXPERT * 2
+    assert out["ep_weight_read_bytes_per_gpu"] == pytest.approx(read)
+    flops = 2 * ACTIVE * 64 / 4
+    assert out["ep_roofline_step_ms"] == pytest.approx(max(read / 3.35e12, flops / 989.4e12) * 1e3)
+
+
+def test_one_gpu_has_no_all_to_all_and_holds_every_expert():
+    out = run(model="mixtral-8x7b", batch=8)
+    assert out["ep"] == 1 and out["experts_per_gpu"] == 8
+    assert out["all_to_all_bytes"] == 0 and out["dispatch_message_bytes"] == 8 * 2 * 4096 * 2
+    assert out["ep_weight_bytes_per_gpu"] == pytest.approx(2 * TOTAL)
+    assert out["ep_roofline_step_ms"] == pytest.approx(out["moe_roofline_step_ms"])
+
+
+def test_deepseek_dispatch_matches_the_expert_parallel_chapter_message():
+    # 32 GPUs, 256 tokens each, 8 routed experts per token, hidden 7,168, FP8: 14,680,064 B per GPU per layer
+    out = run(model="deepseek-v3", weights="fp8", dispatch="fp8", batch=32 * 256, ep=32)
+    assert out["dispatch_message_bytes"] == 256 * 8 * 7168 * 1 == 14_680_064
+    assert out["experts_per_gpu"] == 8
+
+
+def test_expert_count_and_top_k_can_be_changed():
+    out = run(model="mixtral-8x7b", experts=16, active_experts=2, batch=1)
+    router = 4096 * 16
+    total = ATTN + 32 * (16 * ONE_EXPERT + router) + EMB_NORMS
+    active = ATTN + 32 * (2 * ONE_EXPERT + router) + EMB_NORMS
+    assert (out["experts"], out["active_experts"]) == (16, 2)
+    assert out["total_params"] == total and out["active_params"] == active
+    assert out["moe_weight_read_bytes"] == pytest.approx(2 * active)  # batch one reads the two routed experts
+    assert run(model="mixtral-8x7b", experts=1, batch=1)["active_experts"] == 1  # top-k follows a smaller E
+
+
+def test_bad_layouts_are_refused():
+    bad = json.loads(api.run("moe_vs_dense", json.dumps({"model": "mixtral-8x7b", "ep": 3})))
+    assert bad["error"]["field"] == "ep" and "1, 2, 4, 8" in bad["error"]["message"]
+    bad = json.loads(api.run("moe_vs_dense", json.dumps({"model": "mixtral-8x7b", "active_experts": 9})))
+    assert bad["error"]["field"] == "active_experts"
+    bad = json.loads(api.run("moe_vs_dense", json.dumps({"model": "mixtral-8x7b", "ep": 16})))
+    assert bad["error"]["field"] == "ep"
+
+
+def test_curve_spans_both_compute_bound_batches():
+    out = run(model="mixtral-8x7b", batch=1)
+    batches = [point["batch"] for point in out["curve"]]
+    assert batches == [2**i for i in range(len(batches))]
+    # Mixtral turns compute-bound at 1,071 (MoE) and 296 (dense): the axis runs to 4,096 ≥ 2 × 1,071
+    assert batches[-1] == 4096
+    first = out["curve"][0]
+    assert first["moe_step_ms"] == pytest.approx(2 * ACTIVE / 3.35e12 * 1e3)
+    assert first["dense_step_ms"] == pytest.approx(first["moe_step_ms"])
+    last = out["curve"][-1]
+    assert last["dense_step_ms"] == pytest.approx(2 * ACTIVE * 4096 / 989.4e12 * 1e3)
+    assert last["moe_weight_read_gb"] == pytest.approx(2 * TOTAL / 1e9, rel=1e-9)

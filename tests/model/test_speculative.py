@@ -130,3 +130,18 @@ def test_scenarios_batch_one_and_128():
     assert busy.kind == "computed"
     assert busy.raw == pytest.approx(3.3616 / (0.2 + 5 * 128 / RIDGE))  # 1.33×: still pays, but half as much
     assert evaluate("spec-70b-batch128.breakeven_batch").raw == 187
+
+
+def test_curve_is_speedup_at_powers_of_two_and_crosses_one_at_the_break_even_batch():
+    out = run(model="llama-3.1-70b", gpu="h100-sxm", acceptance=0.8, draft_tokens=4, draft_cost_ratio=0.05, batch=1)
+    batches = [point["batch"] for point in out["curve"]]
+    assert batches == [2**i for i in range(15)]  # 1 … 16,384
+    assert out["curve"][0]["speedup"] == pytest.approx(out["batch1_speedup"])
+    breakeven = out["breakeven_batch"]
+    for point in out["curve"]:
+        # below the break-even batch the curve is ≥ 1, from it on below 1 (this setting's ratio only grows)
+        assert (point["speedup"] < 1.0) == (point["batch"] >= breakeven)
+    # fully compute-bound: r = k + 1 = 5, speedup = 3.3616 ÷ (4 × 0.05 + 5)
+    assert out["curve"][-1]["speedup"] == pytest.approx(3.3616 / 5.2)
+    at_128 = run(model="llama-3.1-70b", gpu="h100-sxm", acceptance=0.8, draft_tokens=4, draft_cost_ratio=0.05, batch=128)
+    assert out["curve"][7]["speedup"] == pytest.approx(at_128["speedup"])

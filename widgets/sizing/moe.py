@@ -16,6 +16,18 @@ For a decode step that carries B tokens through the model (B sequences, one new 
 * the comparison dense model has N_active parameters, all read every step: bytes = N_active × bytes per weight,
   FLOPs = 2 · N_active · B, so its intensity is 2·B ÷ bytes per weight.
 
+Expert-parallel layout over an EP group of P GPUs (P divides E), with data-parallel attention: each GPU holds every
+weight outside the routed experts, E ÷ P routed experts per MoE layer, and B ÷ P of the step's sequences.
+
+* tokens an expert sees per step (uniform routing) = B · k ÷ E
+* dispatch message per GPU per MoE layer (the collectives convention: the bytes one GPU sends in total, its own share
+  included) = (B ÷ P) · k · hidden · bytes per activation
+* all-to-all volume per step that crosses GPUs = 2 (dispatch and combine) · MoE layers · B · k · hidden
+  · bytes per activation · (P − 1) ÷ P: a routed copy stays local with probability 1 ÷ P.
+* weights one GPU reads per step = (params outside routed experts + MoE layers · (E ÷ P) · (1 − (1 − k/E)^B)
+  · 3 · hidden · expert_intermediate) · bytes per weight; its FLOPs = 2 · N_active · B ÷ P (balanced routing);
+  its roofline step time = max(bytes ÷ bandwidth, FLOPs ÷ peak), with the all-to-all not included.
+
 Left out on purpose: KV-cache reads and attention-score FLOPs (they depend on context length, not on the
 MoE/dense choice), and routing skew (real routers are not uniform; skewed routing concentrates tokens on fewer
 experts, so fewer distinct experts are touched than this estimate).
@@ -24,7 +36,7 @@ experts, so fewer distinct experts are touched than this estimate).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from . import catalog
@@ -36,6 +48,17 @@ from .specs import GpuSpec, ModelSpec
 from .validation import read_int, reject_unknown
 
 MAX_BATCH = 1 << 20
+MAX_EXPERTS = 1024
+CURVE_MIN_TOP = 1024  # the chart's batch axis reaches at least this far, and past both compute-bound batches
+
+
+def with_experts(m: ModelSpec, experts: int, active_experts: int) -> ModelSpec:
+    """The same architecture with a different number of routed experts and top-k (expert width unchanged)."""
+    return replace(m, moe=replace(m.moe, experts=experts, active_experts=active_experts))
+
+
+def divisors(n: int) -> list[int]:
+    return [d for d in range(1, n + 1) if n % d == 0]
 
 
 def expected_experts_touched(experts: int, active: int, tokens: float) -> float:
@@ -131,62 +154,137 @@ class MoeVsDenseResult:
     dense_compute_bound_batch: int | None
     moe_over_dense_bytes_x: float
     moe_over_dense_step_x: float
+    tokens_per_expert: float  # routed tokens one expert sees per step, B·k ÷ E
+    ep: int
+    experts_per_gpu: int
+    sequences_per_gpu: float  # B ÷ P (data-parallel attention)
+    ep_weight_bytes_per_gpu: float  # weights one EP rank holds
+    ep_weight_read_bytes_per_gpu: float  # weights one EP rank reads in one step
+    ep_roofline_step_ms: float  # one rank's roofline step, all-to-all excluded
+    dispatch_message_bytes: float  # one GPU's dispatch per MoE layer (collectives convention)
+    all_to_all_bytes: float  # dispatch + combine over all MoE layers of one step, crossing GPUs, whole group
+    all_to_all_bytes_per_gpu: float
+
+
+def batch_axis(*batches: int | None) -> list[int]:
+    """Powers of two from 1 to the first at or above twice the largest given batch (at least CURVE_MIN_TOP)."""
+    reach = max([CURVE_MIN_TOP] + [2 * b for b in batches if b])
+    axis, b = [], 1
+    while b < MAX_BATCH and (not axis or axis[-1] < reach):
+        axis.append(b)
+        b *= 2
+    return axis + [b] if axis[-1] < reach else axis
 
 
 @calculation("moe_vs_dense")
 def moe_vs_dense(params: dict[str, Any]) -> dict[str, Any]:
-    """A catalog MoE model at a decode batch versus a dense model with the same active parameters."""
-    reject_unknown(params, {"model", "gpu", "weights", "batch"})
+    """A catalog MoE model at a decode batch versus a dense model with the same active parameters, and its
+    expert-parallel layout over ``ep`` GPUs. ``experts`` and ``active_experts`` (blank: the model's own) change the
+    routed expert count and top-k of the same architecture."""
+    reject_unknown(params, {"model", "gpu", "weights", "batch", "experts", "active_experts", "ep", "dispatch"})
     m = catalog.model(params.get("model"))
     if m.moe is None:
         choices = ", ".join(sorted(k for k, v in catalog.models().items() if v.moe is not None))
         raise InputError("model", f"{m.id} is dense; choose a mixture-of-experts model: {choices}")
     g = catalog.gpu(params.get("gpu", "h100-sxm"))
     precision = catalog.precision(params.get("weights", "bf16"), field="weights")
+    dispatch = catalog.precision(params.get("dispatch", "bf16"), field="dispatch")
     batch = read_int(params, "batch", 1, MAX_BATCH, 1)
+    experts = read_int(params, "experts", 1, MAX_EXPERTS, m.moe.experts)
+    active = read_int(params, "active_experts", 1, experts, min(m.moe.active_experts, experts))
+    ep = read_int(params, "ep", 1, experts, 1)
+    if experts % ep:
+        raise InputError("ep", f"must divide the {experts} routed experts evenly: one of {', '.join(map(str, divisors(experts)))}")
+    if (experts, active) != (m.moe.experts, m.moe.active_experts):
+        m = with_experts(m, experts, active)
     bpw = precision.bytes_per_value
     peak = g.peak_flops(precision.compute_dtype)
-    ridge = peak / g.hbm_bandwidth_bytes_per_s
+    bandwidth = g.hbm_bandwidth_bytes_per_s
+    ridge = peak / bandwidth
     counts = param_counts(m)
-    moe_t = step_traffic(m, batch, bpw)
+    read_weights = weight_read_function(m, bpw)
+
+    def moe_at(tokens: float) -> StepTraffic:
+        weight_bytes, touched = read_weights(tokens)
+        return StepTraffic(weight_bytes, 2.0 * counts.active * tokens, touched)
 
     def dense_at(tokens: float) -> StepTraffic:
         return StepTraffic(counts.active * bpw, 2.0 * counts.active * tokens, 0.0)
 
-    dense_t = dense_at(batch)
+    moe_t, dense_t = moe_at(batch), dense_at(batch)
     moe_s = roofline_step_s(moe_t, g, precision.compute_dtype)
     dense_s = roofline_step_s(dense_t, g, precision.compute_dtype)
+    moe_cb = compute_bound_batch(moe_at, ridge)
+    dense_cb = compute_bound_batch(dense_at, ridge)
+
+    # Expert-parallel layout (module docstring).
+    moe_layers = m.layers - m.moe.dense_layers
+    one_expert_bytes = 3.0 * m.hidden * m.moe.expert_intermediate * bpw
+    routed_bytes = moe_layers * experts * one_expert_bytes
+    fixed_bytes = counts.total * bpw - routed_bytes
+    per_gpu = experts // ep
+    touched_fraction = moe_t.experts_touched / experts
+    ep_read = fixed_bytes + moe_layers * per_gpu * touched_fraction * one_expert_bytes
+    ep_s = max(ep_read / bandwidth, moe_t.flops / ep / peak)
+    act = dispatch.bytes_per_value
+    routed_activation_bytes = batch * active * m.hidden * act  # one MoE layer, one direction, whole group
+    all_to_all = 2.0 * moe_layers * routed_activation_bytes * (ep - 1) / ep
+
     result = MoeVsDenseResult(
         batch=batch,
-        experts=m.moe.experts,
-        active_experts=m.moe.active_experts,
+        experts=experts,
+        active_experts=active,
         total_params=counts.total,
         active_params=counts.active,
         experts_touched=moe_t.experts_touched,
-        experts_touched_fraction=moe_t.experts_touched / m.moe.experts,
+        experts_touched_fraction=touched_fraction,
         ridge_flops_per_byte=ridge,
         moe_weight_read_bytes=moe_t.weight_bytes,
         moe_step_flops=moe_t.flops,
         moe_intensity=moe_t.intensity,
         moe_bound="compute" if moe_t.intensity >= ridge else "memory",
         moe_roofline_step_ms=moe_s * 1e3,
-        moe_compute_bound_batch=compute_bound_batch(lambda b: step_traffic(m, b, bpw), ridge),
+        moe_compute_bound_batch=moe_cb,
         dense_weight_read_bytes=dense_t.weight_bytes,
         dense_step_flops=dense_t.flops,
         dense_intensity=dense_t.intensity,
         dense_bound="compute" if dense_t.intensity >= ridge else "memory",
         dense_roofline_step_ms=dense_s * 1e3,
-        dense_compute_bound_batch=compute_bound_batch(dense_at, ridge),
+        dense_compute_bound_batch=dense_cb,
         moe_over_dense_bytes_x=moe_t.weight_bytes / dense_t.weight_bytes,
         moe_over_dense_step_x=moe_s / dense_s,
+        tokens_per_expert=batch * active / experts,
+        ep=ep,
+        experts_per_gpu=per_gpu,
+        sequences_per_gpu=batch / ep,
+        ep_weight_bytes_per_gpu=fixed_bytes + moe_layers * per_gpu * one_expert_bytes,
+        ep_weight_read_bytes_per_gpu=ep_read,
+        ep_roofline_step_ms=ep_s * 1e3,
+        dispatch_message_bytes=routed_activation_bytes / ep,
+        all_to_all_bytes=all_to_all,
+        all_to_all_bytes_per_gpu=all_to_all / ep,
     )
+    curve = []
+    for b in batch_axis(batch, moe_cb, dense_cb):
+        moe_b, dense_b = moe_at(b), dense_at(b)
+        curve.append({
+            "batch": b,
+            "moe_step_ms": roofline_step_s(moe_b, g, precision.compute_dtype) * 1e3,
+            "dense_step_ms": roofline_step_s(dense_b, g, precision.compute_dtype) * 1e3,
+            "moe_weight_read_gb": moe_b.weight_bytes / 1e9,
+            "dense_weight_read_gb": dense_b.weight_bytes / 1e9,
+        })
     warnings = []
-    if moe_t.weight_bytes > g.memory_bytes:
+    if result.ep_weight_bytes_per_gpu > g.memory_bytes:
+        where = f"one {g.name}" if ep == 1 else f"each of {ep} {g.name} GPUs"
         warnings.append(
-            f"{m.name} weights ({num(counts.total * bpw, 'bytes')} in {precision.id}) exceed one {g.name}; the step "
-            "times are per-model roofline bounds, as if one GPU with this bandwidth held it all"
+            f"{m.name} weights ({num(result.ep_weight_bytes_per_gpu, 'bytes')} per GPU in {precision.id} with "
+            f"expert parallelism {ep}) exceed {where}; the single-GPU step times are roofline bounds, as if one GPU "
+            "with this bandwidth held it all"
         )
-    e, k = m.moe.experts, m.moe.active_experts
+    if batch < ep:
+        warnings.append(f"batch {batch} is smaller than the expert-parallel group of {ep}: some GPUs hold no sequence")
+    e, k = experts, active
     derivations = {
         "experts_touched": Derivation(
             f"distinct experts touched per MoE layer ({m.name}, batch {batch})",
@@ -198,11 +296,18 @@ def moe_vs_dense(params: dict[str, Any]) -> dict[str, Any]:
         "moe_weight_read_bytes": Derivation(
             f"weights read per decode step ({m.name}, {precision.id})",
             "(params outside routed experts + MoE layers × touched experts × 3 × hidden × expert_intermediate) × bytes",
-            f"({num(counts.total - (m.layers - m.moe.dense_layers) * e * 3.0 * m.hidden * m.moe.expert_intermediate, 'params')}"
-            f" + {num(m.layers - m.moe.dense_layers)} × {num(moe_t.experts_touched)} × 3 × {num(m.hidden)} × "
+            f"({num(counts.total - moe_layers * e * 3.0 * m.hidden * m.moe.expert_intermediate, 'params')}"
+            f" + {num(moe_layers)} × {num(moe_t.experts_touched)} × 3 × {num(m.hidden)} × "
             f"{num(m.moe.expert_intermediate)}) × {num(bpw)} B",
             moe_t.weight_bytes,
             "bytes",
+        ),
+        "moe_step_flops": Derivation(
+            f"FLOPs of one decode step (batch {batch})",
+            "2 × active params × batch",
+            f"2 × {num(counts.active, 'params')} × {num(batch)}",
+            moe_t.flops,
+            "flop",
         ),
         "moe_intensity": Derivation(
             f"arithmetic intensity of an MoE decode step (batch {batch})",
@@ -221,9 +326,34 @@ def moe_vs_dense(params: dict[str, Any]) -> dict[str, Any]:
         "ridge_flops_per_byte": Derivation(
             f"roofline ridge point ({g.name}, {precision.compute_dtype})",
             "peak FLOP/s ÷ HBM bandwidth",
-            f"{num(peak, 'flop_per_s')} ÷ {num(g.hbm_bandwidth_bytes_per_s, 'bytes_per_s')}",
+            f"{num(peak, 'flop_per_s')} ÷ {num(bandwidth, 'bytes_per_s')}",
             ridge,
             "dimensionless",
         ),
+        "ep_weight_read_bytes_per_gpu": Derivation(
+            f"weights one GPU reads per step with expert parallelism {ep}",
+            "params outside routed experts × bytes + MoE layers × (E ÷ P) × touched share × one expert's bytes",
+            f"{num(fixed_bytes, 'bytes')} + {num(moe_layers)} × {num(per_gpu)} × {num(touched_fraction, 'ratio')} × "
+            f"{num(one_expert_bytes, 'bytes')}",
+            ep_read,
+            "bytes",
+        ),
+        "all_to_all_bytes": Derivation(
+            f"all-to-all bytes per decode step across {ep} GPUs ({dispatch.id} activations)",
+            "2 (dispatch, combine) × MoE layers × batch × k × hidden × bytes × (P − 1) ÷ P",
+            f"2 × {num(moe_layers)} × {num(batch)} × {num(k)} × {num(m.hidden)} × {num(act)} B × "
+            f"{num(ep - 1)} ÷ {num(ep)}",
+            all_to_all,
+            "bytes",
+        ),
     }
-    return {"model": m.id, "gpu": g.id, "weights": precision.id, **asdict(result), "derivations": derivations, "warnings": warnings}
+    return {
+        "model": m.id,
+        "gpu": g.id,
+        "weights": precision.id,
+        "dispatch": dispatch.id,
+        **asdict(result),
+        "curve": curve,
+        "derivations": derivations,
+        "warnings": warnings,
+    }

@@ -19,6 +19,7 @@ A draft model proposes k tokens; the target model checks all of them (plus one) 
   draft's guesses cost real FLOPs: that is where speculation stops paying.
 * the batch where it stops paying is the smallest B with speedup(B) < 1, found by evaluating every batch up to
   the largest allowed (the MoE step ratio is not monotone in B, so no bisection).
+* ``curve``: speedup at powers of two from 1 to the largest allowed batch, for a chart with the break-even marker.
 
 Assumed: c does not change with batch (the draft is small and stays memory-bound longer than the target, so at
 large batch this is pessimistic for the draft); acceptance is i.i.d. per token; no tree drafting.
@@ -146,6 +147,11 @@ def speculative(params: dict[str, Any]) -> dict[str, Any]:
     candidates = {draft: speedup_at(batch, draft) for draft in range(1, BEST_K_SEARCH + 1)}
     best_k = max(candidates, key=lambda draft: (candidates[draft], -draft))
     breakeven = first_batch(lambda b: speedup_at(b) < 1.0)
+    curve = [
+        {"batch": b, "speedup": speedup_at(b), "verify_cost_x": ratio(b)}
+        for b in (1 << i for i in range(MAX_BATCH.bit_length()))
+        if b <= MAX_BATCH
+    ]
     result = SpeculativeResult(
         acceptance=alpha,
         draft_tokens=k,
@@ -189,4 +195,14 @@ def speculative(params: dict[str, Any]) -> dict[str, Any]:
             "multiplier",
         ),
     }
-    return {"model": m.id, "gpu": g.id, "weights": weights.id, **asdict(result), "derivations": derivations, "warnings": warnings}
+    return {
+        "model": m.id,
+        "gpu": g.id,
+        "weights": weights.id,
+        "kv": kv.id,
+        **asdict(result),
+        "curve": curve,
+        "parity_speedup": 1.0,  # the level below which speculation is slower than plain decoding (a chart rule)
+        "derivations": derivations,
+        "warnings": warnings,
+    }
