@@ -17,7 +17,7 @@ from .errors import InputError
 from .registry import CALCULATIONS
 
 # Modules that register calculations; importing them fills the registry.
-_MODULES = ("model_facts", "timeline", "training", "moe", "speculative", "prefix_cache", "loading", "rag", "memory", "comms", "serving", "calibration", "fleet")
+_MODULES = ("model_facts", "timeline", "training", "moe", "speculative", "prefix_cache", "loading", "rag", "memory", "comms", "serving", "calibration", "fleet", "design", "review")
 
 for _name in _MODULES:
     importlib.import_module(f"{__package__}.{_name}")
