@@ -7,7 +7,9 @@ Syntax (the one way a page publishes a number):
 * ``{{ derive("KEY") }}`` — a block showing quantity, formula, substitution and result (alone on its line);
 * ``{{ inputs("SCENARIO") }}`` — a table of a scenario's declared inputs with their sources (alone on its line);
 * ``{{ measurements("GROUP") }}`` — the model against published measurements: a chart and a table of every row in
-  GROUP (throughput, latency, kernel, collective, all), each number a value (alone on its line).
+  GROUP (throughput, latency, kernel, collective, all), each number a value (alone on its line);
+* ``{{ diagram("SCENARIO") }}`` / ``{{ review("SCENARIO") }}`` — a design's generated mermaid diagram / its review
+  findings with every evidence number a value (alone on its line; see ``sitegen.design``).
 
 Markers inside inline code and fenced code are text, not markers, so pages can show the syntax. Anything else that
 looks like a marker but is not one (an unknown function, a bad option, a stray ``{{`` or ``}}``) is an error that names
@@ -27,10 +29,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import accuracy
+from . import accuracy, design
 
-FUNCTIONS = {"v": ("unit", "digits", "plain"), "derive": (), "inputs": (), "measurements": ()}
-BLOCK_FUNCTIONS = {"derive", "inputs", "measurements"}
+FUNCTIONS = {"v": ("unit", "digits", "plain"), "derive": (), "inputs": (), "measurements": (), "diagram": (), "review": ()}
+BLOCK_FUNCTIONS = {"derive", "inputs", "measurements", "diagram", "review"}
 MAX_DIGITS = 15
 
 _FENCE_OPEN = re.compile(r"^(?P<indent>[ \t]*(?:>[ \t]?)*)(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
@@ -382,6 +384,19 @@ def render(markdown: str, page: str, resolve: Callable[[str], Any], scenarios: C
                 raise
             except ValueError as error:
                 raise MarkerError(page, marker.line, f"measurements({marker.key!r}): {error}", marker.key) from None
+            rendered.uses.extend(uses)
+            pieces.append(_placeholder(rendered, block_html))
+        elif marker.function in {"diagram", "review"}:
+            try:
+                scenario = scenarios(marker.key)
+                if marker.function == "diagram":
+                    block_html, uses = design.diagram_block(scenario, lambda key: evaluate(key, marker))
+                else:
+                    block_html, uses = design.review_block(scenario, lambda key: evaluate(key, marker), value_span)
+            except MarkerError:
+                raise
+            except ValueError as error:
+                raise MarkerError(page, marker.line, f"{marker.function}({marker.key!r}): {error}", marker.key) from None
             rendered.uses.extend(uses)
             pieces.append(_placeholder(rendered, block_html))
         else:

@@ -620,3 +620,16 @@ def diagram_calculation(params: dict[str, Any]) -> dict[str, Any]:
     reject_unknown(params, SCENARIO_PARAMS | DESIGN_PARAMS)
     scenario = read_scenario(params)
     return diagram(scenario, read_design(params))
+
+
+def palette_data() -> dict[str, Any]:
+    """What a design widget needs before Python loads: the palette, reference designs, lenses and catalog ids."""
+    return {
+        "components": [{"id": c.id, "label": c.label, "kind": c.kind, "purpose": c.purpose} for c in components().values()],
+        "architectures": [{"id": a.id, "title": a.title, "summary": a.summary, "components": list(a.components),
+                           "connections": [list(p) for p in a.connections]} for a in architectures().values()],
+        "lenses": [{"id": lens.id, "label": lens.label, "focus": lens.focus} for lens in lenses().values()],
+        "models": list(catalog.models()),
+        "gpus": list(catalog.gpus()),
+        "precisions": list(catalog.precisions()),
+    }
