@@ -221,14 +221,16 @@ def _run(scenario: dict[str, Any], design: Design, lens: designs.Lens | None) ->
                      "total_gpus", "total_cost_usd_per_month"):
             r.value(name, numbers[name])
         memory = designs.memory_at(scenario, numbers["tp"])
+    elif fleet.get("tp") is not None:
+        memory = designs.memory_at(scenario, fleet["tp"])  # a fixed TP: the fleet reports no fit as a missed SLO
     elif "fit" in failure.message:
-        memory = designs.memory_at(scenario, int(fleet["tp"]) if fleet.get("tp") not in (None, "") else None)
+        memory = designs.memory_at(scenario, None)
     if memory is not None:
         for name in ("memory_tp", "weights_gb_per_gpu", "memory_gb_per_gpu", "max_concurrency"):
             r.value(name, memory[name])
-    if failure is not None and "fit" in failure.message:
-        r.add("memory-fit", "critical", "At TP {memory_tp} the weights alone take {weights_gb_per_gpu} of the "
-              "{memory_gb_per_gpu} on each GPU, leaving no room for one sequence's KV cache.")
+    if failure is not None and memory is not None and not memory["fits"]:
+        r.add("memory-fit", "critical", "At TP {memory_tp} the weights take {weights_gb_per_gpu} of the "
+              "{memory_gb_per_gpu} on each GPU: with the engine's workspace, no room is left for one sequence's KV cache.")
     elif failure is not None:
         unloaded = designs.fastest_unloaded(scenario)
         if unloaded:
