@@ -321,3 +321,15 @@ def test_level_rule():
         assert expected == level
         assert sum(counts.values()) == len(out["findings"])
         assert not math.isnan(out["critical_findings"])
+
+
+def test_a_transcript_design_becomes_scenario_inputs():
+    transcript = {"components": ["gateway", "serving-fleet"], "connections": [["gateway", "serving-fleet"]],
+                  "labels": {"serving-fleet": "Chat fleet"}}
+    inputs = design.scenario_inputs(transcript)
+    assert inputs == {"components": "gateway,serving-fleet", "connections": "gateway>serving-fleet",
+                      "labels": '{"serving-fleet": "Chat fleet"}'}
+    # an estimate-style scenario (rate, gpus) reviews the same as the fleet-style one
+    estimate_style = {k: v for k, v in BASE.items() if k != "requests_per_s"} | {"rate": 20, "gpus": 8, "tp": 2}
+    assert review.review(estimate_style, transcript) == review.review({**BASE, "tp": 2}, transcript)
+    assert run("design_review", **inputs)["findings"] == review.review(BASE, transcript)["findings"]

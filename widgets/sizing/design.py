@@ -633,3 +633,15 @@ def palette_data() -> dict[str, Any]:
         "gpus": list(catalog.gpus()),
         "precisions": list(catalog.precisions()),
     }
+
+
+def scenario_inputs(design: Mapping[str, Any]) -> dict[str, str]:
+    """A design mapping (``components`` list, ``connections`` pairs, optional ``labels``) as the string inputs a
+    ``design_review`` or ``diagram`` scenario declares: ``{"components": "a,b", "connections": "a>b", …}``."""
+    parsed = read_design({k: v for k, v in design.items() if k in DESIGN_PARAMS})
+    out = {"components": ",".join(parsed.components), "connections": ",".join(f"{a}>{b}" for a, b in parsed.connections)}
+    if parsed.labels:
+        out["labels"] = json.dumps(dict(parsed.labels), sort_keys=True)
+    if parsed.architecture:
+        out["architecture"] = parsed.architecture
+    return out

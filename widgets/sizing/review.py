@@ -178,10 +178,15 @@ def review(scenario: Mapping[str, Any], design: Mapping[str, Any] | Design | Non
     """Review ``design`` under ``scenario`` (the fleet's inputs plus optional ``regions`` and ``tenants``).
 
     ``design`` is a :class:`Design` or a mapping with ``components``, ``connections`` (``[[from, to], …]``),
-    optionally ``labels`` and ``architecture``; when None the design is read from ``scenario`` itself. Pure: the
-    site build calls it for each transcript's design, the ``design_review`` calculation for the widget.
+    optionally ``labels`` and ``architecture``; when None the design is read from ``scenario`` itself. Keys of
+    ``scenario`` the review does not use are ignored, and an ``estimate`` scenario's ``rate`` stands for
+    ``requests_per_s``. Pure: the site build calls it for each transcript's design, the ``design_review`` calculation
+    for the widget. To publish a review's numbers on a page, declare a ``design_review`` scenario with
+    :func:`sizing.design.scenario_inputs` and use ``{{ review("NAME") }}``.
     """
     params = dict(scenario)
+    if params.get("requests_per_s") in (None, "") and params.get("rate") not in (None, ""):
+        params["requests_per_s"] = params["rate"]  # an `estimate` scenario (a transcript's) states its load as rate
     if design is None:
         parsed = designs.read_design(params)
     elif isinstance(design, Design):
