@@ -43,7 +43,9 @@ def diagram_block(scenario: Any, evaluate: Evaluate) -> tuple[str, list[tuple[st
     data = dict(palette_data(), scenario=scenario.name, calculation=scenario.calculation, params=scenario.params())
     payload = json.dumps(data, separators=(",", ":"), sort_keys=True).replace("<", "\\u003c").replace("&", "\\u0026")
     script = f'<script type="application/json" class="hb-design-data">{payload}</script>'
-    return diagram_html(value.raw, scenario.name) + script, [(value.key, value, "mermaid diagram")]
+    # Not a ledger entry: the numbers in a diagram are graphics drawn from the model (the audit skips <pre>), and the
+    # ledger lists values a page shows as value elements.
+    return diagram_html(value.raw, scenario.name) + script, []
 
 
 def review_html(result: dict[str, Any], number: Callable[[str], str], level: str | None = None) -> str:
