@@ -41,8 +41,10 @@ def diagram_block(scenario: Any, evaluate: Evaluate) -> tuple[str, list[tuple[st
     from sizing.design import palette_data
 
     data = dict(palette_data(), scenario=scenario.name, calculation=scenario.calculation, params=scenario.params())
-    payload = json.dumps(data, separators=(",", ":"), sort_keys=True).replace("<", "\\u003c").replace("&", "\\u0026")
-    script = f'<script type="application/json" class="hb-design-data">{payload}</script>'
+    # An attribute, not a <script type="application/json">: Material's instant navigation re-creates every script of
+    # the new page without its type and would run the JSON as JavaScript.
+    payload = json.dumps(data, separators=(",", ":"), sort_keys=True)
+    script = f'<div class="hb-design-data" hidden data-design="{html.escape(payload, quote=True)}"></div>'
     # Not a ledger entry: the numbers in a diagram are graphics drawn from the model (the audit skips <pre>), and the
     # ledger lists values a page shows as value elements.
     return diagram_html(value.raw, scenario.name) + script, []

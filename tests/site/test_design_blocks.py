@@ -28,7 +28,7 @@ def test_diagram_block_is_the_models_mermaid_and_the_palette():
     params = scenarios.builtin()["diagram-llm-api"].params()
     expected = json.loads(api.run("diagram", json.dumps(params)))["mermaid"]
     assert soup.select_one("figure.hb-diagram pre.mermaid code").get_text() == expected
-    data = json.loads(soup.select_one("script.hb-design-data").string)
+    data = json.loads(soup.select_one("[data-design]")["data-design"])
     assert data["scenario"] == "diagram-llm-api" and data["params"] == params
     assert [c["id"] for c in data["components"]][:3] == ["gateway", "auth", "rate-limiter"]
     assert rendered.uses == []  # the diagram's numbers are graphics, not value elements

@@ -1,11 +1,12 @@
 /* The design editor shared by the diagram builder and the design review (HB.designEditor).
 
    The page is built with the default design already drawn (and reviewed) from the model; the palette, the reference
-   designs, the lenses and the scenario's inputs come from the JSON the build puts next to the diagram. This editor
-   adds the controls, keeps the design and the scenario in the URL (inputs' names are the API parameters and the query
-   keys), runs one calculation in Pyodide on every change and draws the mermaid source the model returns with the
-   vendored mermaid (securityLevel "strict"). Every text it writes is set with textContent; the only markup inserted
-   is the SVG mermaid renders from the escaped source, inside the diagram's own shadow root. */
+   designs, the lenses and the scenario's inputs come from the JSON the build puts next to the diagram (in a
+   data-design attribute). This editor adds the controls, keeps the design and the scenario in the URL (inputs' names
+   are the API parameters and the query keys), runs one calculation in Pyodide on every change and draws the mermaid
+   source the model returns with the vendored mermaid (securityLevel "strict"). Every text it writes is set with
+   textContent; the only markup inserted is the SVG mermaid renders from the escaped source, inside the diagram's own
+   shadow root. */
 (function () {
   "use strict";
   if (!window.HB || window.HB.designEditor) return;
@@ -61,9 +62,9 @@
   }
 
   function designEditor(root, options) {
-    const dataTag = root.querySelector("script.hb-design-data");
+    const dataTag = root.querySelector("[data-design]");
     if (!dataTag) throw new Error("design widget without its data");
-    const data = JSON.parse(dataTag.textContent);
+    const data = JSON.parse(dataTag.dataset.design);
     const palette = Object.fromEntries(data.components.map((c) => [c.id, c]));
     const references = Object.fromEntries(data.architectures.map((a) => [a.id, a]));
     const builtFigure = root.querySelector("figure.hb-diagram");
@@ -371,6 +372,7 @@
         warning.hidden = false;
       }
       options.render(result, answer.display);
+      root.dataset.diagram = "drawing";
       root.dataset.state = "ready";
       setStatus("Computed in your browser.", false);
       draw(result.mermaid);
