@@ -8,6 +8,8 @@ Syntax (the one way a page publishes a number):
 * ``{{ inputs("SCENARIO") }}`` — a table of a scenario's declared inputs with their sources (alone on its line);
 * ``{{ measurements("GROUP") }}`` — the model against published measurements: a chart and a table of every row in
   GROUP (throughput, latency, kernel, collective, all), each number a value (alone on its line);
+* ``{{ diagram("SCENARIO") }}`` / ``{{ review("SCENARIO") }}`` — a design's generated mermaid diagram / its review
+  findings with every evidence number a value (alone on its line; see ``sitegen.design``);
 * ``{{ calculator("WIDGET") }}`` — the calculator of ``widgets/calculators/WIDGET.json`` rendered at its default
   scenario (alone on its line);
 * ``{{ calc_link("WIDGET", "SCENARIO") }}`` — an inline link that opens that calculator preset with the scenario
@@ -31,11 +33,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import accuracy, calculators
+from . import accuracy, calculators, design
 
 FUNCTIONS = {"v": ("unit", "digits", "plain"), "derive": (), "inputs": (), "measurements": (), "calculator": (),
-             "calc_link": ("text",)}
-BLOCK_FUNCTIONS = {"derive", "inputs", "measurements", "calculator"}
+             "calc_link": ("text",), "diagram": (), "review": ()}
+BLOCK_FUNCTIONS = {"derive", "inputs", "measurements", "calculator", "diagram", "review"}
 # Functions whose second positional argument is a scenario name: calc_link("WIDGET", "SCENARIO").
 TWO_ARGUMENTS = {"calc_link"}
 MAX_DIGITS = 15
@@ -413,6 +415,19 @@ def render(markdown: str, page: str, resolve: Callable[[str], Any], scenarios: C
                 raise
             except ValueError as error:
                 raise MarkerError(page, marker.line, f"measurements({marker.key!r}): {error}", marker.key) from None
+            rendered.uses.extend(uses)
+            pieces.append(_placeholder(rendered, block_html))
+        elif marker.function in {"diagram", "review"}:
+            try:
+                scenario = scenarios(marker.key)
+                if marker.function == "diagram":
+                    block_html, uses = design.diagram_block(scenario, lambda key: evaluate(key, marker))
+                else:
+                    block_html, uses = design.review_block(scenario, lambda key: evaluate(key, marker), value_span)
+            except MarkerError:
+                raise
+            except ValueError as error:
+                raise MarkerError(page, marker.line, f"{marker.function}({marker.key!r}): {error}", marker.key) from None
             rendered.uses.extend(uses)
             pieces.append(_placeholder(rendered, block_html))
         else:

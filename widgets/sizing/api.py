@@ -17,7 +17,7 @@ from .errors import InputError
 from .registry import CALCULATIONS
 
 # Modules that register calculations; importing them fills the registry.
-_MODULES = ("model_facts", "timeline", "training", "moe", "speculative", "prefix_cache", "loading", "rag", "memory", "comms", "serving", "calibration", "fleet", "latency_curve", "kv_cache", "rag_budget", "offers")
+_MODULES = ("model_facts", "timeline", "training", "moe", "speculative", "prefix_cache", "loading", "rag", "memory", "comms", "serving", "calibration", "fleet", "latency_curve", "kv_cache", "rag_budget", "offers", "design", "review")
 
 for _name in _MODULES:
     importlib.import_module(f"{__package__}.{_name}")
