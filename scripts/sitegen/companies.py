@@ -174,6 +174,7 @@ class Emphasis:
 @dataclass(frozen=True)
 class SignatureQuestion:
     id: str
+    title: str  # a short heading for the question
     question: str
     probes: tuple[str, ...]
     source: str
@@ -396,10 +397,7 @@ def _sources(r: _Reader, value: Any) -> dict[str, Source]:
         if not isinstance(url, str) or not url.startswith("https://"):
             r.fail(f"{field}.url", f"must be an https:// address (got {url!r})")
             url = ""
-        title = item.get("title")
-        if not isinstance(title, str) or not title.strip():
-            r.fail(f"{field}.title", "must be the page's title")
-            title = ""
+        title = r.prose(item.get("title"), f"{field}.title", minimum=3)
         found[key] = Source(key, url, " ".join(str(title).split()), r.date(item.get("as_of"), f"{field}.as_of"))
     return found
 
@@ -452,8 +450,12 @@ def parse_company(record: Any, ident: str, where: str, problems: list[str]) -> C
     questions = []
     for i, item in enumerate(r.items(record.get("signature_questions"), "signature_questions")):
         f = f"signature_questions[{i}]"
-        item = r.mapping(item, f, {"id", "question", "probes", "source"}, {"id", "question", "probes", "source"})
-        questions.append(SignatureQuestion(r.ident(item.get("id"), f"{f}.id"), r.prose(item.get("question"), f"{f}.question", minimum=20),
+        keys = {"id", "title", "question", "probes", "source"}
+        item = r.mapping(item, f, keys, keys)
+        title = r.word(item.get("title"), f"{f}.title")
+        if "{{" in title:
+            r.fail(f"{f}.title", "is a heading: write it without value markers")
+        questions.append(SignatureQuestion(r.ident(item.get("id"), f"{f}.id"), title, r.prose(item.get("question"), f"{f}.question", minimum=20),
                                            r.strings(item.get("probes"), f"{f}.probes", minimum=2), r.source(item.get("source"), f"{f}.source", sources)))
     question_ids = [q.id for q in questions]
     for q in set(question_ids):
