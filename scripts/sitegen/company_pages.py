@@ -44,7 +44,23 @@ def words(n: int) -> str:
 
 
 def span_words(low: int, high: int) -> str:
-    return words(low) if low == high else f"{words(low)} to {words(high)}"
+    if low == high:
+        return words(low)
+    return f"up to {words(high)}" if low == 0 else f"{words(low)} to {words(high)}"
+
+
+def headline(key: str) -> str:
+    """``{{ v(KEY) }}``, followed by what it counts when the formatted value carries no unit of its own."""
+    from sizing.values import evaluate
+
+    value = evaluate(key)
+    marker = f'{{{{ v("{key}") }}}}'
+    if any(ch.isalpha() for ch in value.text()):
+        return marker
+    field = value.field
+    for suffix in ("_count",):
+        field = field.removesuffix(suffix)
+    return f"{marker} {field.replace('_', ' ')}"
 
 
 def _calc_link_supported() -> bool:
@@ -61,6 +77,14 @@ def _page_title(root: Path, chapter: str) -> str:
         return front.group(1)
     heading = _HEADING.search(text)
     return heading.group(1) if heading else chapter
+
+
+def _lower_first(text: str) -> str:
+    """Lower-case the first letter of a sentence-case title, leaving an acronym ("KV cache") alone."""
+    first = text.split(" ", 1)[0]
+    if len(first) > 1 and first[1].isupper():
+        return text
+    return text[0].lower() + text[1:]
 
 
 def _escape_cell(text: str) -> str:
@@ -115,7 +139,7 @@ def company_page(root: Path, c: Company, d: Data) -> str:
     notes = _Notes(c)
     lens = data.LENSES[c.review_lens]
     roles_by_id = {role.id: role for role in d.roles.roles}
-    out = [_front(f"{c.name}: interview signals", f"What {c.name} emphasises in LLM system design interviews, how it levels, and its signature question sized by the model.")]
+    out = [_front(c.name, f"What {c.name} emphasises in LLM system design interviews, how it levels, and its signature question sized by the model.")]
     out.append(f"# {c.name}\n\n{c.summary}\n\n")
     out.append(f'!!! abstract "Lens: {lens["title"].lower()}"\n\n'
                f"    Interviewers here usually review a design through the **{lens['title'].lower()}** lens. "
@@ -162,7 +186,9 @@ def company_page(root: Path, c: Company, d: Data) -> str:
 
 def sized_section(root: Path, c: Company) -> str:
     q = c.question(c.sized.question)
-    out = [f"## The signature question, sized {{ #sized }}\n\n> {q.question}\n\n{c.sized.narrative}\n\n"]
+    out = [f"## The signature question, sized {{ #sized }}\n\n"
+           f"The numbers behind [{_lower_first(q.title)}](#{q.id}), computed by the model from the "
+           f"declared inputs below.\n\n{c.sized.narrative}\n\n"]
     for key in c.sized.derive:
         out.append(f'{{{{ derive("{key}") }}}}\n\n')
     for name in c.sized.scenarios:
@@ -208,23 +234,26 @@ def index_page(root: Path, d: Data) -> str:
                "computed, not remembered. Read the pages for the companies you target; skim the matrix for the pattern.\n\n")
     out.append("## Emphasis by company\n\nEach company file ranks the topics its interviewers press hardest. "
                "●●● is first, ●●○ second, ●○○ third, ○○○ further down; columns are ordered by how much weight all the "
-               "companies together give the topic.\n\n")
-    out.append("| Company | " + " | ".join(_SHORT_TOPICS[t] for t in topics) + " | Lens |\n")
-    out.append("|---|" + "|".join(":-:" for _ in topics) + "|---|\n")
+               "companies together give the topic. Each company's usual review lens is on its page and in "
+               "[the lens guide](lenses.md).\n\n")
+    out.append('<div class="hb-matrix" markdown>\n\n')
+    out.append("| Company | " + " | ".join(_SHORT_TOPICS[t] for t in topics) + " |\n")
+    out.append("|---|" + "|".join(":-:" for _ in topics) + "|\n")
     for c, marks in rows:
-        lens = data.LENSES[c.review_lens]["title"]
-        out.append(f"| [{c.name}]({c.id}.md) | " + " | ".join(marks) + f" | [{lens}](lenses.md#{c.review_lens}) |\n")
-    out.append("\n")
-    leaders = sorted(first.items(), key=lambda kv: (-len(kv[1]), list(data.TOPICS).index(kv[0])))
-    lines = [f"**{data.TOPICS[t]}** comes first at {words(len(cs))} ({', '.join(c.name for c in cs)})" for t, cs in leaders]
-    out.append("Read down the first marks: " + "; ".join(lines) + ".\n\n")
-
+        out.append(f"| [{c.name}]({c.id}.md) | " + " | ".join(marks) + " |\n")
+    out.append("\n</div>\n\n")
+    shared = [(t, cs) for t, cs in sorted(first.items(), key=lambda kv: (-len(kv[1]), list(data.TOPICS).index(kv[0]))) if len(cs) > 1]
+    alone = sum(1 for cs in first.values() if len(cs) == 1)
+    if shared:
+        parts = [f"**{data.TOPICS[t].lower()}** leads at {words(len(cs))} ({' and '.join(c.name for c in cs)})" for t, cs in shared]
+        out.append("Read down the first marks: " + "; ".join(parts) + f". Each of the other {words(alone)} companies "
+                   "leads with a topic of its own, which is why the same generic answer lands differently at each.\n\n")
     out.append("## Signature questions, sized\n\n| Company | Question | Sized with | One number |\n|---|---|---|---|\n")
     for c in d.companies:
         q = c.question(c.sized.question)
         key = c.sized.derive[0]
         out.append(f"| [{c.name}]({c.id}.md#sized) | {_escape_cell(q.title)} | "
-                   f"`{'`, `'.join(c.sized.scenarios)}` | {{{{ v(\"{key}\") }}}} |\n")
+                   f"`{'`, `'.join(c.sized.scenarios)}` | {headline(key)} |\n")
     out.append("\nEach number is computed from the scenario's declared inputs; the company page shows the derivation "
                "and the inputs with their sources. See also [the role taxonomy](../roles/index.md) and "
                "[which lens an interviewer is holding](lenses.md).\n")
@@ -252,7 +281,7 @@ def lenses_page(root: Path, d: Data) -> str:
             for c in holders:
                 key = c.sized.derive[0]
                 q = c.question(c.sized.question)
-                out.append(f"- [{c.name}]({c.id}.md#sized): {q.title[0].lower() + q.title[1:]} — {{{{ v(\"{key}\") }}}}\n")
+                out.append(f"- [{c.name}]({c.id}.md#sized): {_lower_first(q.title)} — {headline(key)}\n")
             out.append("\n")
         else:
             out.append("No company in these pages holds this lens most often, but interviewers anywhere may.\n\n")
@@ -272,7 +301,7 @@ def roles_index(root: Path, d: Data) -> str:
     out = [_front("Roles", "The role taxonomy: how the interview loop differs for ML engineers, systems engineers, scientists and the LLM-era roles.")]
     out.append("# Roles\n\n")
     out.append("Titles that look alike on a job description lead to different loops. The table counts the rounds of each "
-               "type in a typical onsite loop and says what the design round focuses on; the role pages add what to "
+               "type in a typical onsite loop, and the list below it says what the design round focuses on; the role pages add what to "
                "prepare and the companies that hire for each. Counts vary by company and level: treat them as the "
                f"handbook's assessment, as of `{d.roles.as_of}`, and confirm with your recruiter.\n\n")
     kinds = list(data.ROUND_TYPES)
@@ -280,11 +309,14 @@ def roles_index(root: Path, d: Data) -> str:
         roles = [r for r in d.roles.roles if r.era == era]
         if not roles:
             continue
-        out.append(f"## {heading}\n\n| Role | " + " | ".join(data.ROUND_TYPES[k] for k in kinds) + " | Design round focus |\n")
-        out.append("|---|" + "|".join(":-:" for _ in kinds) + "|---|\n")
+        out.append(f"## {heading}\n\n")
+        out.append('<div class="hb-loops" markdown>\n\n| Role | ' + " | ".join(data.ROUND_TYPES[k] for k in kinds) + " |\n")
+        out.append("|---|" + "|".join(":-:" for _ in kinds) + "|\n")
         for r in roles:
             cells = [span_words(*r.rounds[k]) if k in r.rounds else "none" for k in kinds]
-            out.append(f"| [{r.title}]({r.id}.md) | " + " | ".join(cells) + f" | {_escape_cell(r.design_focus)} |\n")
+            out.append(f"| [{r.title}]({r.id}.md) | " + " | ".join(cells) + " |\n")
+        out.append("\n</div>\n\nWhat the design round focuses on:\n\n")
+        out.extend(f"- **{r.title}:** {_lower_first(r.design_focus)}\n" for r in roles)
         out.append("\n")
     out.append("See also [the companies](../companies/index.md) and [level expectations](../interview/levels.md).\n")
     return "".join(out)
@@ -292,7 +324,7 @@ def roles_index(root: Path, d: Data) -> str:
 
 def role_page(root: Path, r: Role, d: Data) -> str:
     notes = _Notes(d.roles)
-    out = [_front(f"{r.title}: the interview loop", f"What the {r.title.lower()} loop looks like, what its design round focuses on, and how to prepare.")]
+    out = [_front(r.title, f"What the {r.title.lower()} loop looks like, what its design round focuses on, and how to prepare.")]
     out.append(f"# {r.title}\n\n{r.summary}{notes.ref(r.source)}\n\n")
     out.append(f"**Day to day.** {r.day_to_day}\n\n")
     out.append("## The loop\n\n| Round | How many |\n|---|---|\n")
