@@ -633,19 +633,17 @@ def load(root: Path, *, check_references: bool = True) -> Data:
 # Cross-references: chapters, scenarios, value keys, widgets, transcripts, roles
 
 
-def known_widgets(root: Path) -> dict[str, tuple[str, ...]]:
-    """Calculator widgets and their calculations: widgets/calculators/*.json when present, else the shared table."""
+def calculator_specs(root: Path) -> dict[str, Any]:
+    """The calculator specs that exist (``widgets/calculators/*.json``), by widget name."""
+    from . import calculators
+
     folder = root / "widgets" / "calculators"
-    found: dict[str, tuple[str, ...]] = {}
-    if folder.is_dir():
-        for path in sorted(folder.glob("*.json")):
-            try:
-                document = json.loads(path.read_text(encoding="utf-8"))
-            except (OSError, json.JSONDecodeError):
-                continue
-            name = document.get("name", path.stem) if isinstance(document, dict) else path.stem
-            calc = document.get("calculation") if isinstance(document, dict) else None
-            found[str(name)] = (calc,) if isinstance(calc, str) else WIDGET_CALCULATIONS.get(str(name), ())
+    return calculators.load_specs(folder) if folder.is_dir() else {}
+
+
+def known_widgets(root: Path) -> dict[str, tuple[str, ...]]:
+    """Calculator widgets and their calculations: the specs that exist, plus the shared names still to land."""
+    found = {name: (spec.calculation,) for name, spec in calculator_specs(root).items()}
     for name, calcs in WIDGET_CALCULATIONS.items():
         found.setdefault(name, calcs)
     return found
@@ -665,6 +663,7 @@ def reference_problems(root: Path, companies: list[Company] | tuple[Company, ...
     problems: list[str] = []
     docs = root / "docs"
     builtin = scenario_data.builtin()
+    specs = calculator_specs(root)
     widgets = known_widgets(root)
     transcripts = known_transcripts(root)
     role_ids = {role.id for role in roles.roles}
@@ -690,6 +689,15 @@ def reference_problems(root: Path, companies: list[Company] | tuple[Company, ...
             check_key(c.path, f"sized_question.derive[{i}]", key)
         scenario = builtin.get(c.sized.widget_scenario)
         calcs = widgets.get(c.sized.widget)
+        spec = specs.get(c.sized.widget)
+        if spec is not None and scenario is not None and spec.calculation in calcs:
+            from . import calculators
+
+            try:
+                calculators.preset_query(spec, scenario, builtin[spec.scenario])
+            except (ValueError, KeyError) as error:
+                problems.append(f"{c.path}: sized_question.widget_scenario: the {c.sized.widget} calculator cannot open "
+                                f"{scenario.name!r} ({error})")
         if calcs is None:
             problems.append(f"{c.path}: sized_question.widget: no calculator widget {c.sized.widget!r}")
         elif scenario is not None and calcs and scenario.calculation not in calcs:

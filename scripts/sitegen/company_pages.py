@@ -63,10 +63,11 @@ def headline(key: str) -> str:
     return f"{marker} {field.replace('_', ' ')}"
 
 
-def _calc_link_supported() -> bool:
+def _calc_link_ready(root: Path, widget: str) -> bool:
+    """Whether ``calc_link`` can render: the marker exists and the widget's spec is in widgets/calculators/."""
     from . import markers
 
-    return "calc_link" in markers.FUNCTIONS
+    return "calc_link" in markers.FUNCTIONS and widget in data.calculator_specs(root)
 
 
 def _page_title(root: Path, chapter: str) -> str:
@@ -123,8 +124,8 @@ class _Notes:
 
 def _widget_link(root: Path, company: Company) -> str:
     widget, scenario = company.sized.widget, company.sized.widget_scenario
-    if _calc_link_supported():
-        return f'{{{{ calc_link("{widget}", "{scenario}") }}}}'
+    if _calc_link_ready(root, widget):
+        return f'To explore around these numbers, {{{{ calc_link("{widget}", "{scenario}") }}}}.'
     page = data.WIDGET_PAGES.get(widget)
     if page and (root / "docs" / page).is_file():
         return f"[Open the calculator](../{page}) and set it to the scenario `{scenario}`."
