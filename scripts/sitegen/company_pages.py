@@ -227,7 +227,7 @@ def index_page(root: Path, d: Data) -> str:
     first = {}
     for c in d.companies:
         first.setdefault(c.emphasis[0].topic, []).append(c)
-    out = [_front("Companies", "How fifteen companies weigh the same LLM design question differently, computed from the company files.")]
+    out = [_front("Companies", f"How {words(len(d.companies))} companies weigh the same LLM design question differently, computed from the company files.")]
     out.append("# Companies\n\n")
     out.append(f"The same design question is judged differently at each company. These {words(len(d.companies))} pages "
                "collect, for each one, what its interviewers emphasise, how it levels, its signature questions and what "
