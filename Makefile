@@ -73,7 +73,7 @@ $(STAMPS)/sources: FORCE | $(STAMPS)
 	@if cmp -s $@.new $@; then rm $@.new; else mv $@.new $@; fi
 
 $(STAMPS)/site: $(STAMPS)/venv $(VENDOR)/versions.json $(STAMPS)/sources $(SITE_SOURCES)
-	$(PY) scripts/build_wheel.py --out build/wheels >/dev/null
+	wheel=$$($(PY) scripts/build_wheel.py --out build/wheels) && node scripts/make_snapshot.mjs "$$wheel" build/snapshot
 	$(BIN)/mkdocs build --strict --quiet
 	@touch $@
 

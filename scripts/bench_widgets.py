@@ -88,11 +88,13 @@ def main() -> int:
                 page.wait_for_function(READY, arg=root, timeout=120_000)
                 cold_ms = (time.perf_counter() - start) * 1000
                 warm = [page.evaluate(RECOMPUTE, [root, name, v]) for v in (first, second) * 10]
+                snapshot = page.evaluate("HB.booted && HB.booted.snapshot")
                 if scheme == "light":
                     colds.append(cold_ms)
                     warms.extend(warm)
                     print(f"{widget:16} cold first result {cold_ms:6.0f} ms; warm recompute median "
-                          f"{statistics.median(warm):5.1f} ms, max {max(warm):5.1f} ms over {len(warm)} changes of {name}")
+                          f"{statistics.median(warm):5.1f} ms, max {max(warm):5.1f} ms over {len(warm)} changes of {name}"
+                          f" ({'from the snapshot' if snapshot else 'fresh start, no snapshot'})")
                 if args.shots:
                     args.shots.mkdir(parents=True, exist_ok=True)
                     page.evaluate("(sel) => document.querySelector(sel + ' details')?.setAttribute('open', '')", root)
