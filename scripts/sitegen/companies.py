@@ -688,9 +688,10 @@ def reference_problems(root: Path, companies: list[Company] | tuple[Company, ...
         for i, key in enumerate(c.sized.derive):
             check_key(c.path, f"sized_question.derive[{i}]", key)
         scenario = builtin.get(c.sized.widget_scenario)
-        calcs = widgets.get(c.sized.widget)
         spec = specs.get(c.sized.widget)
-        if spec is not None and scenario is not None and spec.calculation in calcs:
+        calcs = widgets.get(c.sized.widget)
+        if spec is not None and scenario is not None:
+            # the calculator exists: it must be able to open the scenario (every input a field or its fixed value)
             from . import calculators
 
             try:
@@ -698,7 +699,7 @@ def reference_problems(root: Path, companies: list[Company] | tuple[Company, ...
             except (ValueError, KeyError) as error:
                 problems.append(f"{c.path}: sized_question.widget_scenario: the {c.sized.widget} calculator cannot open "
                                 f"{scenario.name!r} ({error})")
-        if calcs is None:
+        elif calcs is None:
             problems.append(f"{c.path}: sized_question.widget: no calculator widget {c.sized.widget!r}")
         elif scenario is not None and calcs and scenario.calculation not in calcs:
             problems.append(f"{c.path}: sized_question.widget_scenario: {scenario.name!r} runs {scenario.calculation!r} but the "

@@ -174,7 +174,9 @@ def test_dangling_chapter_scenario_widget_and_transcript_are_caught(root, tmp_pa
     problems = caught.value.problems
     assert any(p.startswith("companies/openai.yaml: related.chapters[0]: no page docs/") for p in problems), problems
     assert any("sized_question.scenarios[2]: no scenario 'no-such-scenario'" in p for p in problems), problems
-    assert any("sized_question.widget_scenario:" in p and "fleet-cost calculator runs fleet" in p for p in problems), problems
+    # fleet-cost cannot open an `estimate` scenario, whether its spec has landed or only its shared name is known
+    assert any("sized_question.widget_scenario:" in p and ("fleet-cost calculator runs fleet" in p or "cannot open" in p)
+               for p in problems), problems
     assert any("related.transcripts[0]: no transcript transcripts/missing-mock.yaml" in p for p in problems), problems
     assert any(p.startswith("companies/roles.yaml: roles[0].companies[0]: no company file") for p in problems), problems
 
@@ -211,3 +213,20 @@ def test_an_unknown_value_key_in_the_narrative_is_caught(root, tmp_path):
 )
 def test_prose_rule(text, ok):
     assert (prose_problems(text) == []) is ok, prose_problems(text)
+
+
+def test_a_calculator_that_exists_must_be_able_to_open_the_scenario(root, tmp_path):
+    folder = _copy(root, tmp_path)
+    shutil.copytree(root / "docs", tmp_path / "docs")
+    shutil.copytree(root / "widgets" / "calculators", tmp_path / "widgets" / "calculators")
+    assert "memory-fit" in data.calculator_specs(tmp_path)
+
+    def break_it(record):
+        record["sized_question"]["widget"] = "memory-fit"  # an `estimate` scenario: memory-fit has no field for `concurrency`
+        record["related"]["transcripts"] = []
+
+    _edit(folder / "openai.yaml", break_it)
+    with pytest.raises(CompanyDataError) as caught:
+        load(tmp_path)
+    assert any(p.startswith("companies/openai.yaml: sized_question.widget_scenario: the memory-fit calculator cannot open")
+               for p in caught.value.problems), caught.value.problems
