@@ -32,6 +32,7 @@ _SHORT_TOPICS = {
     "experimentation": "Experiments", "latency-context": "Latency & context", "execution-security": "Exec security",
     "open-ecosystem": "Open ecosystem",
 }
+_COUNT_LABELS = {"max_concurrency": "sequences at once", "replicas": "replicas", "chunks": "chunks"}
 _FRONT_TITLE = re.compile(r"^title:\s*[\"']?(.+?)[\"']?\s*$", re.MULTILINE)
 _HEADING = re.compile(r"^#\s+(.+?)\s*$", re.MULTILINE)
 
@@ -57,10 +58,8 @@ def headline(key: str) -> str:
     marker = f'{{{{ v("{key}") }}}}'
     if any(ch.isalpha() for ch in value.text()):
         return marker
-    field = value.field
-    for suffix in ("_count",):
-        field = field.removesuffix(suffix)
-    return f"{marker} {field.replace('_', ' ')}"
+    label = _COUNT_LABELS.get(value.field, value.field.replace("_", " "))
+    return f"{marker} {label}"
 
 
 def _calc_link_ready(root: Path, widget: str) -> bool:
