@@ -27,7 +27,15 @@ class PageSource:
 
 
 Generator = Callable[[Path], Iterable[PageSource]]
-GENERATORS: list[Generator] = []
+
+
+def _company_pages(root: Path) -> Iterable[PageSource]:
+    from .company_pages import generate  # imported late: company_pages imports PageSource from here
+
+    return generate(root)
+
+
+GENERATORS: list[Generator] = [_company_pages]
 
 
 def is_page(relative: str) -> bool:

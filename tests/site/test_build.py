@@ -83,6 +83,8 @@ def test_good_page_builds(root, tmp_path):
     assert blocks[1].find_parent("div", class_="admonition") is not None  # a block inside an admonition stays there
     assert blocks[1].find_parent("p") is None
     ledger = json.loads((site / "values.json").read_text(encoding="utf-8"))
+    # pages generated from the repository's data (companies, transcripts) are built too; look at this page's values
+    ledger = {key: entry for key, entry in ledger.items() if "index.md" in entry["pages"]}
     assert sorted(ledger) == ["kv-70b.kv_bf16_bytes_per_token", "kv-70b.kv_saving_vs_mha_x",
                               "model.llama-3.1-70b.layers"]
     assert ledger["kv-70b.kv_bf16_bytes_per_token"]["texts"] == ["320 KiB", "328 KB"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -70,6 +71,8 @@ def test_make_values_reproduces_the_site_ledger(root, site_dir):
     fresh = subprocess.run(
         [sys.executable, "-m", "sitegen.ledger", "--root", str(root), "--out", "-"],
         cwd=root, capture_output=True, text=True, check=False,
+        # this tree's code, not whichever checkout the shared virtualenv's editable install points at
+        env={**os.environ, "PYTHONPATH": os.pathsep.join([str(root / "widgets"), str(root / "scripts")])},
     )
     assert fresh.returncode == 0, fresh.stderr
     built = (site_dir / "values.json").read_text(encoding="utf-8")
