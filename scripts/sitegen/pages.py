@@ -27,7 +27,15 @@ class PageSource:
 
 
 Generator = Callable[[Path], Iterable[PageSource]]
-GENERATORS: list[Generator] = []
+
+
+def _transcript_pages(root: Path) -> Iterable[PageSource]:
+    from .transcripts import pages  # imported late: transcripts imports PageSource from here
+
+    return pages(root)
+
+
+GENERATORS: list[Generator] = [_transcript_pages]
 
 
 def is_page(relative: str) -> bool:
