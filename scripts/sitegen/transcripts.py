@@ -70,6 +70,9 @@ _REF = re.compile(r"\[\[(@?)([^\[\]]*)\]\]")
 _MARKER = re.compile(r"\{\{.*?\}\}", re.S)
 _CODE = re.compile(r"`[^`]*`")
 _NUMBER_IN_SAID = re.compile(r"\d[\d,]*(?:\.\d+)?")
+_NUMBER_WORDS = {word: n for n, word in enumerate(
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen "
+    "eighteen nineteen twenty".split())} | {"a": 1, "an": 1}
 
 # Units a claim may be stated in: symbol -> (unit family of sizing.formatting, size of one symbol in SI units).
 # A multiplier word may precede the unit ("million tokens/s", "thousand GPUs").
@@ -310,8 +313,9 @@ def _claim(cid: str, record: Any, problems: _Problems) -> Claim | None:
         problems.add(f"{where}kind", f"must be one of {', '.join(CLAIM_KINDS)}")
     if said is not None and value is not None:
         numbers = [float(n.replace(",", "")) for n in _NUMBER_IN_SAID.findall(said)]
+        numbers += [float(_NUMBER_WORDS[w]) for w in re.findall(r"[a-z]+", said.lower()) if w in _NUMBER_WORDS]
         if not numbers:
-            problems.add(f"{where}said", "must contain the figure as spoken (digits)")
+            problems.add(f"{where}said", "must contain the figure as spoken (digits, or a number word up to twenty)")
         elif not any(math.isclose(n, value, rel_tol=1e-9) for n in numbers):
             problems.add(f"{where}said", f"the figure said ({said!r}) does not contain the value {value!r}")
     if None in (said, what, value, unit) or kind not in CLAIM_KINDS:
