@@ -683,7 +683,9 @@ def _mermaid(transcript: Transcript, resolve: Callable[[str], Any]) -> str:
     def node(component: str) -> str:
         return component.replace("-", "_")
 
-    lines = ["```mermaid", "flowchart LR"]
+    # Left to right reads best for a short pipeline; a larger design is laid out top-down so its labels stay legible.
+    direction = "LR" if len(transcript.components) <= 7 else "TB"
+    lines = ["```mermaid", f"flowchart {direction}"]
     for component in transcript.components:
         label = PALETTE[component]
         for key, suffix in transcript.figures.get(component, ()):
