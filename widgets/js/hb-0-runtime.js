@@ -53,6 +53,12 @@
     "            except ValueError:",
     "                pass",
     "    return _json.dumps(out)",
+    "from sizing import charts as _charts",
+    "def _hb_chart(spec_json, result_json):",
+    "    try:",
+    "        return _charts.svg(_json.loads(spec_json), _json.loads(result_json))",
+    "    except (_charts.ChartError, KeyError, TypeError, ValueError):",
+    "        return ''",
   ].join("\n");
 
   async function boot() {
@@ -70,13 +76,19 @@
     pyodide.runPython(HELPER);
     const api = pyodide.pyimport("sizing.api");
     const display = pyodide.globals.get("_hb_display");
+    const chart = pyodide.globals.get("_hb_chart");
     report(4, "ready");
     return {
-      /* One calculation: params (an object) -> {result, display}; result is the parsed JSON of sizing.api.run. */
+      /* One calculation: params (an object) -> {result, display, text}; result is the parsed JSON of sizing.api.run,
+         text the JSON itself (for chart()). */
       run(name, params) {
         const text = api.run(name, JSON.stringify(params));
         const result = JSON.parse(text);
-        return { result, display: result.error ? {} : JSON.parse(display(text)) };
+        return { result, text, display: result.error ? {} : JSON.parse(display(text)) };
+      },
+      /* A chart spec and a result's JSON text -> SVG text drawn by sizing.charts ("" if the result cannot be drawn). */
+      chart(spec, resultText) {
+        return chart(JSON.stringify(spec), resultText);
       },
     };
   }
@@ -99,7 +111,9 @@
 
   function scan() {
     document.querySelectorAll("[data-widget]").forEach((root) => {
-      const mount = widgets[root.dataset.widget];
+      // A calculator's root carries its build-time config; its data-widget is the spec's name.
+      const kind = root.hasAttribute("data-config") ? "calculator" : root.dataset.widget;
+      const mount = widgets[kind];
       if (!mount || mounted.has(root)) return;
       mounted.add(root);
       try {
