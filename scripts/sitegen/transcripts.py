@@ -602,6 +602,15 @@ def load_file(path: Path, root: Path, resolve: Callable[[str], Any], scenario_ta
             problems.add(where, f"must be {{widget, scenario}} with a widget among {', '.join(CALCULATOR_PAGES)} "
                                "and a known scenario")
             continue
+        spec_file = root / "widgets" / "calculators" / f"{item['widget']}.json"
+        if spec_file.is_file():
+            import json
+
+            runs = json.loads(spec_file.read_text(encoding="utf-8")).get("calculation")
+            if runs != scenario_table[item["scenario"]].calculation:
+                problems.add(f"{where}.scenario", f"{item['scenario']!r} runs {scenario_table[item['scenario']].calculation!r}; "
+                                                  f"the {item['widget']} calculator runs {runs!r}")
+                continue
         calculators.append((item["widget"], item["scenario"]))
 
     if problems.items:
@@ -699,14 +708,9 @@ def _mermaid(transcript: Transcript, resolve: Callable[[str], Any]) -> str:
 
 
 def _calculator_links(transcript: Transcript, root: Path) -> list[str]:
-    links = []
-    framework = "calc_link" in markers.FUNCTIONS
-    for widget, scenario in transcript.calculators:
-        if framework:
-            links.append(f'{{{{ calc_link("{widget}", "{scenario}") }}}}')
-        elif (root / "docs" / CALCULATOR_PAGES[widget]).is_file():
-            links.append(f"[the {widget.replace('-', ' ')} calculator](../{CALCULATOR_PAGES[widget]})")
-    return links
+    """Preset links to the calculators that exist in this tree (a calculator lands with its spec file)."""
+    return [f'{{{{ calc_link("{widget}", "{scenario}") }}}}' for widget, scenario in transcript.calculators
+            if (root / "widgets" / "calculators" / f"{widget}.json").is_file()]
 
 
 def page_markdown(transcript: Transcript, root: Path, resolve: Callable[[str], Any]) -> str:
@@ -731,7 +735,7 @@ def page_markdown(transcript: Transcript, root: Path, resolve: Callable[[str], A
         parts += [f"{{{{ inputs(\"{name}\") }}}}", ""]
     links = _calculator_links(t, root)
     if links:
-        parts += ["Open these settings in a calculator: " + "; ".join(links) + ".", ""]
+        parts += ["Try the interview's numbers yourself: " + "; ".join(links) + ".", ""]
     parts += ["## The interview", "", '<div class="hb-transcript" markdown>', ""]
     for index, turn in enumerate(t.turns):
         speaker = "Interviewer" if turn.speaker == "interviewer" else "Candidate"
