@@ -535,27 +535,31 @@ def load_file(path: Path, root: Path, resolve: Callable[[str], Any], scenario_ta
 
     # Number checks: evaluate the model's value, compare, compute the verdict (premises first).
     checks: dict[str, Check] = {}
-    pending = [(index, note) for index, turn in enumerate(turns) for note in turn.notes if note.kind == "number-check"]
-    order = {note.claim: position for position, (_, note) in enumerate(pending)}
-    for index, note in pending:
-        where = f"number check of claim {note.claim!r}"
-        if note.claim in checks:
-            problems.add(where, "the claim is checked twice")
+    pending = [(index, n, note) for index, turn in enumerate(turns) for n, note in enumerate(turn.notes)
+               if note.kind == "number-check"]
+    order = {note.claim: position for position, (_, _, note) in enumerate(pending)}
+    seen_claims: set[str] = set()
+    for index, n, note in pending:
+        where = f"turns[{index}].notes[{n}].claim"
+        if note.claim in seen_claims:
+            problems.add(where, f"{note.claim!r} is checked twice")
             continue
+        seen_claims.add(note.claim)
         for premise in note.via:
             if premise not in order:
-                problems.add(where, f"via {premise!r}: a premise must itself have a number check")
+                problems.add(where.replace(".claim", ".via"), f"{premise!r}: a premise must itself have a number check")
             elif order[premise] > order[note.claim]:
-                problems.add(where, f"via {premise!r}: the premise must be checked before the claim it supports")
-    for index, note in pending:
+                problems.add(where.replace(".claim", ".via"), f"{premise!r}: the premise must be checked before the claim it supports")
+    for index, n, note in pending:
+        where = f"turns[{index}].notes[{n}]"
         claim = claims[note.claim]
         try:
             value = resolve(note.key)
         except Exception as error:  # noqa: BLE001
-            problems.add(f"number check of claim {note.claim!r}.key", f"value key {note.key!r} does not evaluate: {error}")
+            problems.add(f"{where}.key", f"value key {note.key!r} does not evaluate: {error}")
             continue
         if not value.numeric:
-            problems.add(f"number check of claim {note.claim!r}.key", f"{note.key!r} is {value.raw!r}, not a number")
+            problems.add(f"{where}.key", f"{note.key!r} is {value.raw!r}, not a number")
             continue
         from sizing.formatting import unit_for_field
 
