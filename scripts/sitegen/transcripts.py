@@ -720,8 +720,9 @@ def _calculator_links(transcript: Transcript, root: Path) -> list[str]:
 def page_markdown(transcript: Transcript, root: Path, resolve: Callable[[str], Any]) -> str:
     t = transcript
     meta = [f"**Level targeted:** {_esc(t.level)}", f"**Role:** {_esc(t.role)}"]
-    if t.company:
-        meta.append(f"**Company:** {_esc(t.company)}")
+    company = _company(root, t.company) if t.company else None
+    if company:  # shown once the company has its page (companies/<id>.yaml, generated as companies/<id>.md)
+        meta.append(f"**Company:** [{_esc(company)}](../companies/{t.company}.md)")
     if t.lens:
         meta.append(f"**Lens:** {t.lens.replace('-', ' ')}")
     if t.weak:
@@ -732,15 +733,9 @@ def page_markdown(transcript: Transcript, root: Path, resolve: Callable[[str], A
         " · ".join(meta), "", "</div>", "", f"> {_esc(t.question)}", "",
         "The dialogue runs down the left; the margin carries the interviewer's rubric: signals given, probes "
         "missed, level signals, red flags and a check of every figure the candidate says against the model. Hover a "
-        "number to see where it comes from.", "", "## The scenario", "",
-        "The interviewer's requirements and the candidate's stated choices, as the model's declared inputs:", "",
+        "number to see where it comes from; the model's inputs are listed after the checked numbers.", "",
+        "## The interview", "", '<div class="hb-transcript" markdown>', "",
     ]
-    for name in t.scenarios:
-        parts += [f"{{{{ inputs(\"{name}\") }}}}", ""]
-    links = _calculator_links(t, root)
-    if links:
-        parts += ["Try the interview's numbers yourself: " + "; ".join(links) + ".", ""]
-    parts += ["## The interview", "", '<div class="hb-transcript" markdown>', ""]
     for index, turn in enumerate(t.turns):
         speaker = "Interviewer" if turn.speaker == "interviewer" else "Candidate"
         parts += [f'<div class="hb-turn hb-turn--{turn.speaker}" id="turn-{index + 1}" markdown>',
@@ -761,7 +756,14 @@ def page_markdown(transcript: Transcript, root: Path, resolve: Callable[[str], A
         parts.append(f"| {_esc(check.claim.what)} | {claim_span(t, check.claim)} | {{{{ v(\"{check.key}\") }}}} | "
                      f'<span class="hb-verdict hb-verdict--{check.verdict}" data-verdict="{check.verdict}">'
                      f"{VERDICT_LABELS[check.verdict]}</span> |")
-    parts += ["", "</div>", "", "## The architecture", "",
+    parts += ["", "</div>", "", "### The model's inputs", "",
+              "The interviewer's requirements and the candidate's stated choices, as the model's declared inputs:", ""]
+    for name in t.scenarios:
+        parts += [f"{{{{ inputs(\"{name}\") }}}}", ""]
+    links = _calculator_links(t, root)
+    if links:
+        parts += ["Try the interview's numbers yourself: " + "; ".join(links) + ".", ""]
+    parts += ["## The architecture", "",
               "The design the candidate converged on, with the figures from the scenario:", "", _mermaid(t, resolve), "",
               "## The interviewer's notes", "", "**What went well**", ""]
     parts += [f"- {item}" for item in t.strengths]
@@ -775,6 +777,21 @@ def page_markdown(transcript: Transcript, root: Path, resolve: Callable[[str], A
         parts += ["", "## Debrief", "", t.debrief]
     parts += ["", "Grade your own mock with the same rubric: [the self-grading sheet](../interview/self-grading.md).", ""]
     return "\n".join(parts)
+
+
+def _company(root: Path, ident: str) -> str | None:
+    """The company's display name from companies/<id>.yaml, or None when the handbook has no page for it."""
+    import yaml
+
+    path = root / "companies" / f"{ident}.yaml"
+    if not path.is_file():
+        return None
+    try:
+        record = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError:
+        return None  # the companies loader reports a broken file with its own file and field
+    name = record.get("name") if isinstance(record, dict) else None
+    return name if isinstance(name, str) and name.strip() else ident
 
 
 def _yaml_string(text: str) -> str:
