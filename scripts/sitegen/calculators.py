@@ -365,7 +365,7 @@ def preset_query(spec: Spec, preset: Any, default: Any) -> str:
     return urlencode(params)
 
 
-def calc_link(widget: str, preset_name: str, page: str, scenario_of: Callable[[str], Any]) -> str:
+def calc_link(widget: str, preset_name: str, page: str, scenario_of: Callable[[str], Any], text: str | None = None) -> str:
     """An ``<a>`` from ``page`` to the calculator ``widget`` preset with scenario ``preset_name``."""
     spec_ = spec(widget)
     preset = scenario_of(preset_name)
@@ -374,5 +374,7 @@ def calc_link(widget: str, preset_name: str, page: str, scenario_of: Callable[[s
                          f"{spec_.calculation!r}")
     query = preset_query(spec_, preset, scenario_of(spec_.scenario))
     href = posixpath.relpath(page_url(spec_.page).rstrip("/"), page_url(page).rstrip("/") or ".") + "/"
-    return (f'<a class="hb-calc-link" href="{_attr(href)}?{_attr(query)}">'
-            f"open this setting in the {html.escape(spec_.title)} calculator</a>")
+    if text is not None and (not isinstance(text, str) or not text.strip()):
+        raise ValueError("option text must be a non-empty quoted string")
+    label = text or f"open this setting in the {spec_.title} calculator"
+    return f'<a class="hb-calc-link" href="{_attr(href)}?{_attr(query)}">{html.escape(label)}</a>'

@@ -158,3 +158,34 @@ def test_a_clear_message_when_python_cannot_load(browser, site_server):
         assert _outputs(page) == before and all(text for _, text in before.values())
     finally:
         context.close()
+
+
+def test_python_starts_from_the_snapshot_and_without_it(browser, site_server, site_dir):
+    """When the build shipped a memory snapshot, the runtime starts from it; if it cannot be fetched, Python starts
+    from scratch and computes the same result."""
+    index = json.loads((site_dir / "assets" / "wheels" / "index.json").read_text(encoding="utf-8"))
+    results = {}
+    for blocked in (False, True):
+        context = browser.new_context()
+        def route(route, blocked=blocked) -> None:  # Playwright passes the request as a second argument when asked
+            url = route.request.url
+            if (blocked is True and "/snapshot-" in url) or not url.startswith(site_server.base):
+                route.abort()
+            else:
+                route.continue_()
+
+        context.route("**/*", lambda r: route(r))
+        context.set_default_timeout(120_000)
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        try:
+            _open(page, site_server, {"tp": "8"})
+            _wait_ready(page)
+            booted = page.evaluate("HB.booted")
+            assert booted == {"snapshot": "snapshot" in index and not blocked}, (blocked, booted)
+            results[blocked] = _outputs(page)
+            assert not errors, errors
+        finally:
+            context.close()
+    assert results[False] == results[True]

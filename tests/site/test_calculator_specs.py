@@ -77,3 +77,26 @@ def test_calc_link_rejects_a_scenario_of_another_calculation():
         markers.render(f'{{{{ calc_link("memory-fit", "{other.name}") }}}}', "index.md", resolve, scenario)
     with pytest.raises(markers.MarkerError, match="two quoted names"):
         markers.render('{{ calc_link("memory-fit") }}', "index.md", resolve, scenario)
+
+
+def test_a_snapshot_ships_only_with_the_wheel_it_was_made_from(tmp_path):
+    from sitegen import assets
+
+    (tmp_path / "build" / "snapshot").mkdir(parents=True)
+    (tmp_path / "widgets" / "vendor").mkdir(parents=True)
+    (tmp_path / "widgets" / "vendor" / "versions.json").write_text('{"pyodide": "1.2.3"}', encoding="utf-8")
+    (tmp_path / "build" / "snapshot" / "snapshot.bin.gz").write_bytes(b"\x1f\x8b")
+    meta = tmp_path / "build" / "snapshot" / "snapshot.json"
+    meta.write_text('{"wheel_sha256": "abc", "pyodide": "1.2.3"}', encoding="utf-8")
+    assert assets.snapshot_for(tmp_path, "abc") == tmp_path / "build" / "snapshot" / "snapshot.bin.gz"
+    assert assets.snapshot_for(tmp_path, "def") is None  # made from another wheel: an older model
+    meta.write_text('{"wheel_sha256": "abc", "pyodide": "9.9.9"}', encoding="utf-8")
+    assert assets.snapshot_for(tmp_path, "abc") is None  # made with another Pyodide
+    meta.unlink()
+    assert assets.snapshot_for(tmp_path, "abc") is None
+
+
+def test_calc_link_text_option():
+    resolve, scenario = default_resolvers()
+    rendered = markers.render('{{ calc_link("memory-fit", "calculator-memory", text="FP8") }}', "index.md", resolve, scenario)
+    assert rendered.markdown.endswith('">FP8</a>')
