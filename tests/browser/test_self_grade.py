@@ -112,3 +112,29 @@ def test_print_shows_notes_instead_of_text_boxes(watched, site_server):
     assert page.is_visible(f'{ROOT} [data-print-for="depth_note"]')
     assert not page.is_visible(f'{ROOT} [data-print-for="clarify_note"]')  # empty notes take no space
     assert not watch.problems()
+
+
+def test_axe_finds_no_serious_violations_in_both_states(watched, site_server, root):
+    page, _ = watched
+    _open(page, site_server)
+    page.add_script_tag(content=(root / "node_modules" / "axe-core" / "axe.min.js").read_text(encoding="utf-8"))
+    check = """async (sel) => {
+        const r = await axe.run(document.querySelector(sel), {resultTypes: ['violations']});
+        return r.violations.filter(v => ['serious', 'critical'].includes(v.impact))
+          .map(v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).slice(0, 3).join(', '));
+    }"""
+    assert page.evaluate(check, ROOT) == []
+    _grade(page, GRADES)
+    assert page.evaluate(check, ROOT) == []
+
+
+def test_mounts_after_instant_navigation(watched, site_server, built_site_url):
+    page, watch = watched
+    watch.current = "interview/ -> " + PAGE
+    page.goto(site_server.base + "interview/", wait_until="load")
+    page.wait_for_function("() => window.HB && window.document$")
+    page.click(f'{"article"} a[href$="self-grading/"]')
+    page.wait_for_function(f"() => document.querySelector('{ROOT}')?.dataset.ready === 'true'")
+    _grade(page, GRADES)
+    assert "8 of 14 points" in page.inner_text(f'{ROOT} [data-output="score"]')
+    assert not watch.problems()
