@@ -606,14 +606,14 @@ def load_file(path: Path, root: Path, resolve: Callable[[str], Any], scenario_ta
             problems.add(where, f"must be {{widget, scenario}} with a widget among {', '.join(CALCULATOR_PAGES)} "
                                "and a known scenario")
             continue
-        spec_file = root / "widgets" / "calculators" / f"{item['widget']}.json"
-        if spec_file.is_file():
-            import json
+        if (root / "widgets" / "calculators" / f"{item['widget']}.json").is_file():
+            from . import calculators as calculator_specs  # the calculator's own rule for which presets it opens
 
-            runs = json.loads(spec_file.read_text(encoding="utf-8")).get("calculation")
-            if runs != scenario_table[item["scenario"]].calculation:
-                problems.add(f"{where}.scenario", f"{item['scenario']!r} runs {scenario_table[item['scenario']].calculation!r}; "
-                                                  f"the {item['widget']} calculator runs {runs!r}")
+            try:
+                calculator_specs.calc_link(item["widget"], item["scenario"], f"{PAGE_DIR}/{path.stem}.md",
+                                           scenario_table.__getitem__)
+            except (ValueError, KeyError) as error:
+                problems.add(f"{where}.scenario", str(error))
                 continue
         calculators.append((item["widget"], item["scenario"]))
 

@@ -202,3 +202,11 @@ def test_every_problem_is_reported_at_once(tmp_path):
     text = GOOD.replace("kind: number-check", "kind: praise").replace("unit: layers", "unit: furlongs")
     problems = _load(tmp_path, text)
     assert len(problems) >= 2 and all(p.startswith("transcripts/bad.yaml: ") for p in problems), problems
+
+
+def test_a_preset_the_calculator_cannot_open_names_the_field(tmp_path, root):
+    (tmp_path / "widgets").mkdir()
+    (tmp_path / "widgets" / "calculators").symlink_to(root / "widgets" / "calculators")
+    problems = _load(tmp_path, GOOD + "calculators:\n  - {widget: memory-fit, scenario: tx-rag-tenant}\n")
+    assert any(p.startswith("transcripts/bad.yaml: calculators[0].scenario") for p in problems), problems
+    assert _load(tmp_path, GOOD + "calculators:\n  - {widget: memory-fit, scenario: tx-api-memory}\n") == []
