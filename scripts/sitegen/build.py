@@ -20,7 +20,7 @@ from mkdocs.structure.files import File, Files
 
 from . import assets, audit, glossary, markers
 from .ledger import Ledger, LedgerError, default_resolvers
-from .pages import generated_pages, is_page
+from .pages import DOCS_DIR, generated_pages, is_page
 
 LEDGER_FILE = "values.json"
 # Besides docs/ and mkdocs.yml, what `mkdocs serve` rebuilds on: the model and its data, widgets, build code, data files.
@@ -72,7 +72,10 @@ class SiteBuild:
         widget_files, _, _ = assets.widget_assets(self.root)
         for asset in [*vendored, *wheel_files, *widget_files]:
             self._add(files, config, asset.dest_uri, content=asset.content, abs_src_path=asset.abs_path)
-        for page in generated_pages(self.root):
+        # Pages generated from the repository's data (transcripts, companies) belong to the repository's own docs/;
+        # a project built from another docs_dir (the build tests' throwaway pages) does not get them.
+        own_docs = Path(config.docs_dir).resolve() == (self.root / DOCS_DIR).resolve()
+        for page in generated_pages(self.root) if own_docs else ():
             if not is_page(page.src_path):
                 raise PluginError(f"generated page {page.src_path!r} is not a Markdown page path")
             self._add(files, config, page.src_path, content=page.markdown)

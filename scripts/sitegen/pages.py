@@ -35,7 +35,13 @@ def _company_pages(root: Path) -> Iterable[PageSource]:
     return generate(root)
 
 
-GENERATORS: list[Generator] = [_company_pages]
+def _transcript_pages(root: Path) -> Iterable[PageSource]:
+    from .transcripts import pages  # imported late: transcripts imports PageSource from here
+
+    return pages(root)
+
+
+GENERATORS: list[Generator] = [_company_pages, _transcript_pages]
 
 
 def is_page(relative: str) -> bool:
