@@ -103,6 +103,9 @@ class SiteBuild:
             )
         if page.file.src_uri != glossary.GLOSSARY_PAGE:
             html = glossary.link_abbreviations(html, page.url, self._glossary)
+        # mkdocs-print-site-plugin keeps the HTML it saw in its own page_content event, which runs before this hook;
+        # hand it the finished HTML so the print page (and the PDF) shows the rendered blocks and glossary links.
+        page.html = html
         return html
 
     def on_post_build(self, config: Any) -> None:
