@@ -230,7 +230,7 @@ def export(site: Path, out: Path, chromium: str) -> dict:
         server.server_close()
     if outside:
         raise SystemExit(f"the print page requested {len(outside)} address(es) off this machine: {outside[:3]}")
-    summary = {"pages": final_count, "bytes": out.stat().st_size, "diagrams": diagrams["drawn"],
+    summary = {"pages": final_count, "first_pages": first_count, "bytes": out.stat().st_size, "diagrams": diagrams["drawn"],
                "contents_entries": prepared["entries"], "broken_internal_links": prepared["broken"],
                "console_errors": errors, "seconds": round(time.monotonic() - started, 1)}
     say(6, total, f"wrote {out} ({final_count} pages, {out.stat().st_size / 1e6:.1f} MB)", started)
@@ -242,12 +242,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--site", type=Path, default=ROOT / "site")
     parser.add_argument("--out", type=Path, default=None, help="default: SITE/handbook.pdf")
     parser.add_argument("--chromium", default=os.environ.get("CHROMIUM") or "/usr/bin/chromium")
-    parser.add_argument("--summary", type=Path, default=None, help="also write the summary as JSON here")
     args = parser.parse_args(argv)
     out = args.out or args.site / "handbook.pdf"
     summary = export(args.site.resolve(), out.resolve(), args.chromium)
-    if args.summary:
-        args.summary.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    # What the export saw, next to the PDF (tests/site/test_pdf.py reads it).
+    out.with_suffix(".json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     if summary["broken_internal_links"]:
         print(f"warning: {len(summary['broken_internal_links'])} internal links without a target: "
               f"{sorted(set(summary['broken_internal_links']))[:10]}", file=sys.stderr)
