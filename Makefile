@@ -8,7 +8,8 @@
 #   make values  recompute the ledger from the Markdown sources without building: build/values.json
 #   make pdf     the whole handbook as site/handbook.pdf (printed by Chromium from the print page)
 #   make anchors rewrite tests/site/anchors.json, the registry of published anchors, from the built site
-#   make bench   compare the model with llm-analysis (separate .venv-bench; not part of make test)
+#   make bench   compare the model with llm-analysis (separate .venv-bench), then time every calculator in Chromium
+#                (cold start and warm recompute); not part of make test
 #   make clean   remove what the build made (site/, build/, vendored files, stamps); make distclean also the envs
 
 SHELL := /bin/bash
@@ -75,7 +76,7 @@ $(STAMPS)/sources: FORCE | $(STAMPS)
 	@if cmp -s $@.new $@; then rm $@.new; else mv $@.new $@; fi
 
 $(STAMPS)/site: $(STAMPS)/venv $(VENDOR)/versions.json $(STAMPS)/sources $(SITE_SOURCES)
-	$(PY) scripts/build_wheel.py --out build/wheels >/dev/null
+	wheel=$$($(PY) scripts/build_wheel.py --out build/wheels) && node scripts/make_snapshot.mjs "$$wheel" build/snapshot
 	$(BIN)/mkdocs build --strict --quiet
 	@touch $@
 
@@ -138,6 +139,8 @@ bench: scripts/bench.py requirements-bench.txt
 	@if [ ! -f .venv-bench/.installed ] || [ requirements-bench.txt -nt .venv-bench/.installed ]; then \
 		.venv-bench/bin/python -m pip install -qq -r requirements-bench.txt && touch .venv-bench/.installed; fi
 	PYTHONPATH=widgets:scripts .venv-bench/bin/python scripts/bench.py
+	$(MAKE) --no-print-directory build
+	$(PY) scripts/bench_widgets.py
 
 FORCE:
 

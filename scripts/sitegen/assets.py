@@ -9,7 +9,8 @@ Site layout (widgets find it from Material's ``__config.base``):
 * ``assets/vendor/pyodide/``        the Pyodide core (``indexURL`` for ``loadPyodide``)
 * ``assets/vendor/mermaid/mermaid.min.js``
 * ``assets/vendor/versions.json``   the vendored npm versions
-* ``assets/wheels/sizing-<version>-py3-none-any.whl`` and ``assets/wheels/index.json`` (``{"sizing": {"file", "version", "sha256"}}``)
+* ``assets/wheels/sizing-<version>-py3-none-any.whl`` and ``assets/wheels/index.json`` (``{"sizing": {"file", "version",
+  "sha256"}, "snapshot": {"file"}}``), with ``assets/wheels/snapshot-<sha>.bin.gz`` when the build made one
 * ``assets/widgets/js/…``, ``assets/widgets/css/…``  (added to every page, in file-name order)
 """
 
@@ -26,6 +27,7 @@ VENDOR_DIR = Path("widgets") / "vendor"
 SITE_VENDOR = "assets/vendor"
 SITE_WHEELS = "assets/wheels"
 SITE_WIDGETS = "assets/widgets"
+SNAPSHOT_DIR = Path("build") / "snapshot"  # written by scripts/make_snapshot.mjs (make build)
 
 # npm package -> (files to copy from node_modules/<package>/, files of which at least one must exist).
 # Pyodide 314 ships its Emscripten glue as pyodide.asm.mjs; older releases had pyodide.asm.js. Either boots.
@@ -111,15 +113,37 @@ def vendored_assets(root: Path) -> list[Asset]:
     return assets
 
 
+def snapshot_for(root: Path, wheel_sha256: str) -> Path | None:
+    """``build/snapshot/snapshot.bin.gz`` if ``scripts/make_snapshot.mjs`` made it from this wheel and the vendored
+    Pyodide; otherwise None (the browser then starts Python from scratch, never from a snapshot of an older model)."""
+    folder = root / SNAPSHOT_DIR
+    try:
+        meta = json.loads((folder / "snapshot.json").read_text(encoding="utf-8"))
+        vendored = json.loads((root / VENDOR_DIR / "versions.json").read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return None
+    pyodide = vendored.get("pyodide", {})
+    version = pyodide.get("version") if isinstance(pyodide, dict) else pyodide
+    if meta.get("wheel_sha256") != wheel_sha256 or meta.get("pyodide") != version:
+        return None
+    path = folder / "snapshot.bin.gz"
+    return path if path.is_file() else None
+
+
 def wheel_assets(root: Path) -> tuple[Wheel, list[Asset]]:
-    """The model's wheel, built from the working tree, and its index (so widgets need not know the version)."""
+    """The model's wheel, built from the working tree, its index (so widgets need not know the version) and, when
+    one matches the wheel, the memory snapshot of a Pyodide that has imported it."""
     wheel = build_wheel(root / "widgets" / "sizing")
-    index = {"sizing": {"file": wheel.filename, "version": wheel.version,
-                        "sha256": hashlib.sha256(wheel.content).hexdigest()}}
-    return wheel, [
-        Asset(f"{SITE_WHEELS}/{wheel.filename}", content=wheel.content),
-        Asset(f"{SITE_WHEELS}/index.json", content=(json.dumps(index, indent=2, sort_keys=True) + "\n").encode()),
-    ]
+    sha256 = hashlib.sha256(wheel.content).hexdigest()
+    index: dict = {"sizing": {"file": wheel.filename, "version": wheel.version, "sha256": sha256}}
+    assets = [Asset(f"{SITE_WHEELS}/{wheel.filename}", content=wheel.content)]
+    snapshot = snapshot_for(root, sha256)
+    if snapshot is not None:
+        name = f"snapshot-{sha256[:12]}.bin.gz"
+        index["snapshot"] = {"file": name}
+        assets.append(Asset(f"{SITE_WHEELS}/{name}", abs_path=snapshot))
+    assets.append(Asset(f"{SITE_WHEELS}/index.json", content=(json.dumps(index, indent=2, sort_keys=True) + "\n").encode()))
+    return wheel, assets
 
 
 def widget_assets(root: Path) -> tuple[list[Asset], list[str], list[str]]:

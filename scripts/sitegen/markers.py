@@ -7,7 +7,10 @@ Syntax (the one way a page publishes a number):
 * ``{{ derive("KEY") }}`` — a block showing quantity, formula, substitution and result (alone on its line);
 * ``{{ inputs("SCENARIO") }}`` — a table of a scenario's declared inputs with their sources (alone on its line);
 * ``{{ measurements("GROUP") }}`` — the model against published measurements: a chart and a table of every row in
-  GROUP (throughput, latency, kernel, collective, all), each number a value (alone on its line).
+  GROUP (throughput, latency, kernel, collective, all), each number a value (alone on its line);
+* ``{{ calculator("WIDGET") }}`` — the calculator of ``widgets/calculators/WIDGET.json`` rendered at its default
+  scenario (alone on its line);
+* ``{{ calc_link("WIDGET", "SCENARIO") }}`` — an inline link that opens that calculator preset with the scenario.
 
 Markers inside inline code and fenced code are text, not markers, so pages can show the syntax. Anything else that
 looks like a marker but is not one (an unknown function, a bad option, a stray ``{{`` or ``}}``) is an error that names
@@ -27,10 +30,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import accuracy
+from . import accuracy, calculators
 
-FUNCTIONS = {"v": ("unit", "digits", "plain"), "derive": (), "inputs": (), "measurements": ()}
-BLOCK_FUNCTIONS = {"derive", "inputs", "measurements"}
+FUNCTIONS = {"v": ("unit", "digits", "plain"), "derive": (), "inputs": (), "measurements": (), "calculator": (),
+             "calc_link": ()}
+BLOCK_FUNCTIONS = {"derive", "inputs", "measurements", "calculator"}
+# Functions whose second positional argument is a scenario name: calc_link("WIDGET", "SCENARIO").
+TWO_ARGUMENTS = {"calc_link"}
 MAX_DIGITS = 15
 
 _FENCE_OPEN = re.compile(r"^(?P<indent>[ \t]*(?:>[ \t]?)*)(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
@@ -169,12 +175,18 @@ def parse_marker(body: str, page: str, line: int, start: int = 0, end: int = 0) 
     name = call.func.id
     if name not in FUNCTIONS:
         raise fail(f"unknown function {name!r}; expected one of {', '.join(sorted(FUNCTIONS))}")
-    if len(call.args) != 1:
-        raise fail(f"{name}() takes exactly one quoted key")
+    arity = 2 if name in TWO_ARGUMENTS else 1
+    if len(call.args) != arity:
+        raise fail(f"{name}() takes exactly {'two quoted names' if arity == 2 else 'one quoted key'}")
     key = _literal(call.args[0], "the key", fail)
     if not isinstance(key, str) or not key.strip() or key != key.strip():
         raise fail(f"{name}() takes a non-empty quoted key without surrounding spaces")
     options: dict[str, Any] = {}
+    if arity == 2:
+        second = _literal(call.args[1], "the scenario", fail)
+        if not isinstance(second, str) or not second.strip():
+            raise fail(f"{name}() takes a quoted scenario name as its second argument", key)
+        options["scenario"] = second
     for keyword in call.keywords:
         if keyword.arg is None or keyword.arg not in FUNCTIONS[name]:
             allowed = ", ".join(FUNCTIONS[name]) or "no options"
@@ -375,6 +387,23 @@ def render(markdown: str, page: str, resolve: Callable[[str], Any], scenarios: C
             text = value_text(value, marker, page)
             rendered.uses.append((marker.key, value, text))
             pieces.append(_placeholder(rendered, derivation_block(value, text)))
+        elif marker.function == "calculator":
+            try:
+                spec = calculators.spec(marker.key)
+                widget_html, uses = calculators.render_widget(
+                    spec, lambda key: evaluate(key, marker), scenarios(spec.scenario), value_span, derivation_block)
+            except MarkerError:
+                raise
+            except ValueError as error:
+                raise MarkerError(page, marker.line, f"calculator({marker.key!r}): {error}", marker.key) from None
+            rendered.uses.extend(uses)
+            pieces.append(_placeholder(rendered, widget_html))
+        elif marker.function == "calc_link":
+            try:
+                pieces.append(calculators.calc_link(marker.key, marker.option("scenario"), page, scenarios))
+            except ValueError as error:
+                raise MarkerError(page, marker.line, f"calc_link({marker.key!r}, {marker.option('scenario')!r}): "
+                                                     f"{error}", marker.key) from None
         elif marker.function == "measurements":
             try:
                 block_html, uses = accuracy.block(marker.key, lambda key: evaluate(key, marker), value_span, _attr)

@@ -1,6 +1,6 @@
-"""The Memory & fit calculator in Chromium: it computes what CPython computes, keeps its setting in the URL, reports
-every kind of bad input next to its field, treats HTML in the URL as text, and stays offline and error-free; a page
-without widgets requests no Pyodide file."""
+"""What the generic calculator tests (test_calculators.py) do not cover, on the Memory & fit calculator: its selects
+are the catalog, a page without widgets requests no Pyodide file, the widget mounts after instant navigation and is
+usable from the keyboard, and it says so when Python cannot load."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ def _display(name: str, value) -> str:
     from sizing.formatting import format_field
 
     if isinstance(value, bool):
-        return str(value)
+        return "yes" if value else "no"
     if isinstance(value, (int, float)):
         return format_field(name, value)
     return str(value)
@@ -77,121 +77,14 @@ def _assert_matches_cpython(page, params: dict) -> None:
     assert derivations == {k: [d["substitution"], d["result_text"]] for k, d in expected["derivations"].items()}
 
 
-SETTINGS = [
-    {"model": "llama-3.1-8b", "gpu": "l4", "tp": "1", "weights": "bf16", "kv": "bf16", "context_tokens": "4096"},
-    {"model": "llama-3.1-405b", "gpu": "h200", "tp": "8", "weights": "fp8", "kv": "fp8", "context_tokens": "32768"},
-    {"model": "mixtral-8x7b", "gpu": "a100-80gb", "tp": "2", "weights": "int4", "kv": "bf16", "context_tokens": "16384"},
-    {"model": "deepseek-v3", "gpu": "h100-sxm", "tp": "8", "weights": "fp8", "kv": "bf16", "context_tokens": "8192"},
-]
-
-
-def _params(setting: dict) -> dict:
-    return {k: int(v) if k in ("tp", "context_tokens") else v for k, v in setting.items()}
-
-
-def test_build_time_page_is_the_default_scenario(site_dir):
-    """Before any script runs, inputs hold the scenario's inputs and outputs its computed values."""
-    from sizing import values
+def test_choices_are_the_catalog(site_dir):
+    """The selects offer exactly the catalog's ids, so a catalog change cannot leave the page behind."""
+    from sizing import catalog
 
     soup = BeautifulSoup((site_dir / PAGE / "index.html").read_text(encoding="utf-8"), "html.parser")
     root = soup.select_one("[data-widget=memory-fit]")
-    scenario = root["data-scenario"]
-    for name in FIELDS:
-        field = root.select_one(f"[name={name}]")
-        shown = field.select_one("option[selected]")["value"] if field.name == "select" else field["value"]
-        assert str(values.evaluate(f"{scenario}.{name}").raw) == shown, name
-        assert root.select_one(f"label[for={field['id']}]") is not None, f"{name} has no label"
-    for output in root.select("output[data-output]"):
-        span = output.select_one("[data-key]")
-        assert span["data-key"] == f"{scenario}.{output['data-output']}"
     select_ids = {name: [o["value"] for o in root.select(f"select[name={name}] option")] for name in ("model", "gpu", "weights")}
-    from sizing import catalog
-
-    # the choices are exactly the catalog's ids, so a catalog change cannot leave the page behind
     assert select_ids == {"model": list(catalog.models()), "gpu": list(catalog.gpus()), "weights": list(catalog.precisions())}
-    assert len(root.select(".hb-derivation")) == 3
-
-
-def test_computes_like_cpython_and_round_trips_the_url(watched, site_server):
-    page, watch = watched
-    watch.current = PAGE
-    _open(page, site_server)
-    assert page.evaluate("typeof loadPyodide") == "undefined", "Pyodide must not load before the reader uses the widget"
-    for setting in SETTINGS:
-        for name, value in setting.items():
-            _set(page, name, value)
-        _wait_ready(page)
-        page.wait_for_function("(s) => new URLSearchParams(location.search).get('context_tokens') === s", arg=setting["context_tokens"])
-        _wait_ready(page)
-        _assert_matches_cpython(page, _params(setting))
-        query = page.evaluate("() => Object.fromEntries(new URLSearchParams(location.search))")
-        assert query == setting
-    # open the URL in a fresh load: the same state and the same outputs
-    url = page.url
-    before = _outputs(page)
-    page.goto(url, wait_until="domcontentloaded")
-    _wait_ready(page)
-    for name, value in SETTINGS[-1].items():
-        assert page.locator(f"[data-widget=memory-fit] [name={name}]").input_value() == value
-    assert _outputs(page) == before
-    # reset: defaults back, URL cleared
-    page.click("[data-widget=memory-fit] [data-action=reset]")
-    assert page.evaluate("location.search") == ""
-    assert page.locator("[data-widget=memory-fit] [name=model]").input_value() == "llama-3.1-70b"
-    assert not watch.problems(), "\n".join(watch.problems())
-
-
-BAD = [
-    ("context_tokens", "", "enter a value"),
-    ("context_tokens", "-5", "must be from"),
-    ("context_tokens", "0", "must be from"),
-    ("context_tokens", "abc", "must be a number"),
-    ("context_tokens", "999999999", "must be from"),
-    ("context_tokens", "200000", "-token context of"),
-    ("tp", "0", "must be from"),
-    ("tp", "3", "must divide"),
-    ("tp", "1", "does not fit"),
-]
-
-
-def test_bad_inputs_show_their_messages(watched, site_server):
-    page, watch = watched
-    watch.current = PAGE
-    _open(page, site_server)
-    _set(page, "weights", "bf16")
-    _wait_ready(page)
-    for name, value, expected in BAD:
-        _set(page, name, value)
-        _wait_ready(page)
-        message = _error(page, name)
-        assert message, f"{name}={value!r}: no message next to the field"
-        assert expected in message, f"{name}={value!r}: {message!r}"
-        params = {"model": "llama-3.1-70b", "gpu": "h100-sxm", "tp": 4, "weights": "bf16", "kv": "bf16",
-                  "context_tokens": 8192, name: int(value) if value.lstrip("-").isdigit() else value}
-        model_error = _cpython(params).get("error")
-        if model_error:
-            assert message == model_error["message"]
-        assert page.locator(f"[data-widget=memory-fit] [name={name}]").get_attribute("aria-invalid") == "true"
-        text = page.locator("[data-widget=memory-fit]").inner_text()
-        assert "NaN" not in text and "Traceback" not in text and "undefined" not in text
-        _set(page, name, "4" if name == "tp" else "8192")
-        _wait_ready(page)
-        assert _error(page, name) == "", f"{name}: message stays after a good value"
-    assert not watch.problems(), "\n".join(watch.problems())
-
-
-def test_html_in_the_url_is_inert(watched, site_server):
-    page, watch = watched
-    watch.current = PAGE
-    payload = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>'
-    _open(page, site_server, {"model": payload, "context_tokens": payload, "gpu": "h100-sxm"})
-    _wait_ready(page)
-    assert page.evaluate("window.__pwned") is None
-    assert page.locator("[data-widget=memory-fit] img").count() == 0
-    assert page.locator("[data-widget=memory-fit] [name=context_tokens]").input_value() == payload
-    message = _error(page, "model") or _error(page, "context_tokens")
-    assert payload in message or "must be" in message
-    assert not watch.problems(), "\n".join(watch.problems())
 
 
 def test_page_without_widgets_requests_no_pyodide(watched, site_server):
@@ -265,3 +158,34 @@ def test_a_clear_message_when_python_cannot_load(browser, site_server):
         assert _outputs(page) == before and all(text for _, text in before.values())
     finally:
         context.close()
+
+
+def test_python_starts_from_the_snapshot_and_without_it(browser, site_server, site_dir):
+    """When the build shipped a memory snapshot, the runtime starts from it; if it cannot be fetched, Python starts
+    from scratch and computes the same result."""
+    index = json.loads((site_dir / "assets" / "wheels" / "index.json").read_text(encoding="utf-8"))
+    results = {}
+    for blocked in (False, True):
+        context = browser.new_context()
+        def route(route, blocked=blocked) -> None:  # Playwright passes the request as a second argument when asked
+            url = route.request.url
+            if (blocked is True and "/snapshot-" in url) or not url.startswith(site_server.base):
+                route.abort()
+            else:
+                route.continue_()
+
+        context.route("**/*", lambda r: route(r))
+        context.set_default_timeout(120_000)
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        try:
+            _open(page, site_server, {"tp": "8"})
+            _wait_ready(page)
+            booted = page.evaluate("HB.booted")
+            assert booted == {"snapshot": "snapshot" in index and not blocked}, (blocked, booted)
+            results[blocked] = _outputs(page)
+            assert not errors, errors
+        finally:
+            context.close()
+    assert results[False] == results[True]

@@ -3,8 +3,10 @@
 
    Pyodide is never requested at page load or on a page without widgets: a widget asks for it (HB.python()) on the
    reader's first interaction, when it scrolls into view after the reader scrolled, or when the page was opened with
-   a shared setting in its URL. The only boundary is sizing.api.run(name, params_json) -> JSON string; numbers are
-   formatted by sizing.formatting inside Pyodide, the same code the build uses. */
+   a shared setting in its URL. The only boundary is sizing.api.run(name, params_json) -> JSON string (plus
+   sizing.browser's display and chart, JSON text too); numbers are formatted by sizing.formatting inside Pyodide, the
+   same code the build uses. When the build ships a memory snapshot of an interpreter that has already imported the
+   model, Python starts from it (several times faster than a fresh start) and falls back to a fresh start otherwise. */
 (function () {
   "use strict";
   if (window.HB) return;
@@ -40,43 +42,56 @@
     return response;
   }
 
-  const HELPER = [
-    "import json as _json",
-    "from sizing import api as _api",
-    "from sizing.formatting import format_field as _format_field",
-    "def _hb_display(result_json):",
-    "    out = {}",
-    "    for name, value in _json.loads(result_json).items():",
-    "        if isinstance(value, (int, float)) and not isinstance(value, bool):",
-    "            try:",
-    "                out[name] = _format_field(name, value)",
-    "            except ValueError:",
-    "                pass",
-    "    return _json.dumps(out)",
-  ].join("\n");
+  /* A booted interpreter from the build's memory snapshot (sizing already imported), or null. The snapshot is gzip
+     (most of a fresh heap is zeros) and is used only when the build made it from this very wheel. */
+  async function fromSnapshot(vendor, index) {
+    if (!index.snapshot || typeof DecompressionStream !== "function") return null;
+    try {
+      const response = await fetchOk(new URL("assets/wheels/" + index.snapshot.file, ROOT).href);
+      const packed = await response.arrayBuffer();
+      // A server that labels .gz as Content-Encoding has already unpacked it: use the bytes as they came.
+      const gzip = new Uint8Array(packed, 0, 2);
+      const bytes = gzip[0] === 0x1f && gzip[1] === 0x8b
+        ? await new Response(new Blob([packed]).stream().pipeThrough(new DecompressionStream("gzip"))).arrayBuffer()
+        : packed;
+      return await window.loadPyodide({ indexURL: vendor, _loadSnapshot: bytes });
+    } catch (error) {
+      console.warn("Python snapshot unusable, starting Python from scratch", error);
+      return null;
+    }
+  }
 
   async function boot() {
     const vendor = new URL("assets/vendor/pyodide/", ROOT).href;
     report(1, "downloading Python for your browser");
-    if (typeof window.loadPyodide !== "function") await loadScript(vendor + "pyodide.js");
-    const indexPromise = fetchOk(new URL("assets/wheels/index.json", ROOT).href).then((r) => r.json());
-    const pyodide = await window.loadPyodide({ indexURL: vendor });
+    const [index] = await Promise.all([
+      fetchOk(new URL("assets/wheels/index.json", ROOT).href).then((r) => r.json()),
+      typeof window.loadPyodide === "function" ? null : loadScript(vendor + "pyodide.js"),
+    ]);
+    const snapshot = await fromSnapshot(vendor, index);
+    const pyodide = snapshot || await window.loadPyodide({ indexURL: vendor });
     report(2, "loading the sizing model");
-    const index = await indexPromise;
+    // Unpacked even after a snapshot: the model's data files live in the file system, which a snapshot does not hold.
     const wheel = await fetchOk(new URL("assets/wheels/" + index.sizing.file, ROOT).href);
     const sitePackages = pyodide.runPython("import sysconfig; sysconfig.get_path('purelib')");
     pyodide.unpackArchive(await wheel.arrayBuffer(), "wheel", { extractDir: sitePackages });
     report(3, "starting the model");
-    pyodide.runPython(HELPER);
     const api = pyodide.pyimport("sizing.api");
-    const display = pyodide.globals.get("_hb_display");
+    const browser = pyodide.pyimport("sizing.browser");
+    browser.warm();
+    window.HB.booted = { snapshot: Boolean(snapshot) };
     report(4, "ready");
     return {
-      /* One calculation: params (an object) -> {result, display}; result is the parsed JSON of sizing.api.run. */
+      /* One calculation: params (an object) -> {result, display, text}; result is the parsed JSON of sizing.api.run,
+         text the JSON itself (for chart()). */
       run(name, params) {
         const text = api.run(name, JSON.stringify(params));
         const result = JSON.parse(text);
-        return { result, display: result.error ? {} : JSON.parse(display(text)) };
+        return { result, text, display: result.error ? {} : JSON.parse(browser.display(text)) };
+      },
+      /* A chart spec and a result's JSON text -> SVG text drawn by sizing.charts ("" if the result cannot be drawn). */
+      chart(spec, resultText) {
+        return browser.chart(JSON.stringify(spec), resultText);
       },
     };
   }
@@ -99,7 +114,9 @@
 
   function scan() {
     document.querySelectorAll("[data-widget]").forEach((root) => {
-      const mount = widgets[root.dataset.widget];
+      // A calculator's root carries its build-time config; its data-widget is the spec's name.
+      const kind = root.hasAttribute("data-config") ? "calculator" : root.dataset.widget;
+      const mount = widgets[kind];
       if (!mount || mounted.has(root)) return;
       mounted.add(root);
       try {

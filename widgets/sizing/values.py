@@ -45,6 +45,8 @@ class Value:
 
     def text(self, *, unit: str | None = None, digits: int = 3, plain: bool = False) -> str:
         """The value as a reader sees it; ``unit`` forces a unit symbol ("GiB", "ms")."""
+        if isinstance(self.raw, bool):  # "fits: yes", as the widgets write it
+            return "yes" if self.raw else "no"
         if not self.numeric:
             return str(self.raw)
         family, scale = unit_for_field(self.field)

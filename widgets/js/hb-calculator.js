@@ -1,31 +1,45 @@
-/* Memory & fit calculator (data-widget="memory-fit"): the model's `memory` calculation in the reader's browser.
+/* Calculators (every widget whose spec lives in widgets/calculators/<widget>.json): the model's calculation in the
+   reader's browser.
 
-   The page is built with the default scenario's outputs already rendered; this script takes over on first use.
-   Inputs carry the API parameter names, which are also the URL query keys. Every text it writes comes from the model
-   (results, formatted values, derivations, error messages) and is set with textContent, never as HTML. */
+   The build renders the form, the outputs at the default scenario, the arithmetic and the charts; this script takes
+   over on first use. Inputs carry the API parameter names, which are also the URL query keys; parameters the form does
+   not show come from the spec's scenario (the root's data-config). Every text it writes comes from the model (results,
+   formatted values, derivations, error messages) and is set with textContent; charts are SVG drawn by sizing.charts
+   and parsed as XML, never as HTML. */
 (function () {
   "use strict";
-  const NUMERIC = new Set(["tp", "context_tokens"]);
+  const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+  const INTEGER = /^[+-]?\d+$/;
 
   function mount(root) {
+    const name = root.dataset.widget;
+    const config = JSON.parse(root.dataset.config);
     const form = root.querySelector("form");
     const fields = [...root.querySelectorAll("[data-param]")];
     const byName = Object.fromEntries(fields.map((f) => [f.name, f]));
     const defaults = Object.fromEntries(fields.map((f) => [f.name, f.value]));
-    const outputs = [...root.querySelectorAll("[data-output]")];
+    const outputs = [...root.querySelectorAll("output[data-output]")];
     const arithmetic = root.querySelector("[data-derivations]");
+    const chartBox = root.querySelector("[data-charts]");
     const status = root.querySelector("[data-status]");
     const bar = root.querySelector("[data-progress]");
     const warning = root.querySelector("[data-warning]");
-    const built = { outputs: outputs.map((o) => o.innerHTML), arithmetic: arithmetic ? arithmetic.innerHTML : "" };
+    const built = {
+      outputs: outputs.map((o) => o.innerHTML),
+      arithmetic: arithmetic ? arithmetic.innerHTML : "",
+      charts: chartBox ? chartBox.innerHTML : "",
+    };
     let engine = null;
     let pending = false;
 
     // The contract: outputs carry data-value; before the first computation it is the build's raw value.
-    outputs.forEach((o) => {
-      const span = o.querySelector("[data-value]");
-      if (span) o.dataset.value = span.dataset.value;
-    });
+    function builtValues() {
+      outputs.forEach((o) => {
+        const span = o.querySelector("[data-value]");
+        if (span) o.dataset.value = span.dataset.value;
+      });
+    }
+    builtValues();
 
     function setStatus(text, busy) {
       status.textContent = text;
@@ -33,8 +47,8 @@
       root.setAttribute("aria-busy", busy ? "true" : "false");
     }
 
-    function errorFor(name) {
-      return root.querySelector('[data-error-for="' + name + '"]');
+    function errorFor(field) {
+      return root.querySelector('[data-error-for="' + CSS.escape(field) + '"]');
     }
 
     function clearErrors() {
@@ -48,22 +62,27 @@
       warning.hidden = true;
     }
 
-    function showError(name, message) {
-      const field = byName[name];
-      const box = field ? errorFor(name) : warning;
-      box.textContent = field ? message : name + ": " + message;
+    function showError(field, message) {
+      const known = Object.prototype.hasOwnProperty.call(byName, field);
+      const box = known ? errorFor(field) : warning;
+      box.textContent = known ? message : field + ": " + message;
       box.hidden = false;
-      if (field) field.setAttribute("aria-invalid", "true");
+      if (known) byName[field].setAttribute("aria-invalid", "true");
       root.dataset.state = "error";
     }
 
+    /* The parameters: the scenario's fixed ones, then each field read by its type. A value that is not a number is
+       passed as text, so the model names the field and the allowed range in its message. */
     function params() {
-      const out = {};
+      const out = Object.assign({}, config.fixed);
       for (const f of fields) {
         const raw = f.value.trim();
-        if (NUMERIC.has(f.name)) {
+        const type = f.dataset.type;
+        if (type === "integer" || type === "number") {
           if (raw === "") return { field: f.name, message: "enter a value" };
-          out[f.name] = /^[+-]?\d+$/.test(raw) ? Number(raw) : raw;
+          out[f.name] = (type === "integer" ? INTEGER : NUMBER).test(raw) ? Number(raw) : raw;
+        } else if (type === "boolean") {
+          out[f.name] = raw === "true" ? true : raw === "false" ? false : raw;
         } else {
           out[f.name] = raw;
         }
@@ -102,23 +121,49 @@
       });
     }
 
-    function render(result, display) {
-      outputs.forEach((o) => {
-        const name = o.dataset.output;
-        const value = result[name];
-        o.dataset.value = String(value);
-        // Booleans read as the build renders them (Python's str), so the page does not change wording on first use.
-        if (typeof value === "boolean") o.textContent = value ? "True" : "False";
-        else o.textContent = name in display ? display[name] : String(value);
+    function renderCharts(text) {
+      if (!chartBox) return;
+      (config.charts || []).forEach((spec, index) => {
+        const figure = chartBox.querySelector('[data-chart="' + index + '"]');
+        if (!figure) return;
+        const svgText = engine.chart(spec, text);
+        const old = figure.querySelector("svg");
+        if (!svgText) {
+          if (old) old.remove();
+          return;
+        }
+        const parsed = new DOMParser().parseFromString(svgText, "image/svg+xml").documentElement;
+        if (parsed.nodeName !== "svg") return;
+        const svg = document.importNode(parsed, true);
+        if (old) old.replaceWith(svg);
+        else figure.prepend(svg);
       });
-      root.dataset.fits = String(result.fits);
+    }
+
+    function show(value, display, field) {
+      if (typeof value === "boolean") return value ? "yes" : "no";
+      if (field in display) return display[field];
+      return value === null || value === undefined ? "—" : String(value);
+    }
+
+    function render(answer) {
+      const result = answer.result;
+      outputs.forEach((o) => {
+        const field = o.dataset.output;
+        const value = result[field];
+        o.dataset.value = String(value);
+        o.textContent = show(value, answer.display, field);
+      });
+      if ("fits" in result) root.dataset.fits = String(result.fits);
       renderDerivations(result.derivations);
+      renderCharts(answer.text);
       if (result.warnings && result.warnings.length) {
-        // A configuration that does not fit is a problem of the GPU count, so it is reported next to TP.
-        const box = result.fits === false ? errorFor("tp") : warning;
+        // A configuration that does not fit is reported next to the field that sizes the hardware.
+        const target = result.fits === false && config.fit_field ? config.fit_field : null;
+        const box = target ? errorFor(target) : warning;
         box.textContent = result.warnings.join(" ");
         box.hidden = false;
-        if (result.fits === false) byName.tp.setAttribute("aria-invalid", "true");
+        if (target) byName[target].setAttribute("aria-invalid", "true");
       }
     }
 
@@ -133,9 +178,9 @@
       }
       let answer;
       try {
-        answer = engine.run("memory", read.params);
+        answer = engine.run(config.calculation, read.params);
       } catch (error) {
-        console.warn("memory-fit: the model failed", error);
+        console.warn(name + ": the model failed", error);
         showError("calculation", "the model could not compute this setting");
         setStatus("The model could not compute this setting.", false);
         return;
@@ -145,7 +190,7 @@
         setStatus("Fix the highlighted field to see results.", false);
         return;
       }
-      render(answer.result, answer.display);
+      render(answer);
       root.dataset.state = "ready";
       setStatus("Computed in your browser.", false);
     }
@@ -173,7 +218,7 @@
           pending = false;
           if (bar) bar.hidden = true;
           root.dataset.state = "unavailable";
-          console.warn("memory-fit: Python could not start", error);
+          console.warn(name + ": Python could not start", error);
           setStatus("This calculator could not start Python in your browser (" + error.message + "). " +
                     "The results shown are the page's defaults; reload to try again.", false);
         });
@@ -207,16 +252,14 @@
     fields.forEach((f) => f.addEventListener(f.tagName === "SELECT" ? "change" : "input", changed));
     root.querySelector("[data-action=reset]").addEventListener("click", () => {
       fields.forEach((f) => {
-        f.querySelectorAll && f.querySelectorAll("option[data-from-url]").forEach((o) => o.remove());
+        if (f.tagName === "SELECT") f.querySelectorAll("option[data-from-url]").forEach((o) => o.remove());
         f.value = defaults[f.name];
       });
       clearErrors();
       outputs.forEach((o, i) => { o.innerHTML = built.outputs[i]; });
-      outputs.forEach((o) => {
-        const span = o.querySelector("[data-value]");
-        if (span) o.dataset.value = span.dataset.value;
-      });
+      builtValues();
       if (arithmetic) arithmetic.innerHTML = built.arithmetic;
+      if (chartBox) chartBox.innerHTML = built.charts;
       delete root.dataset.fits;
       history.replaceState(history.state, "", location.pathname + location.hash);
       root.dataset.state = engine ? "ready" : "idle";
@@ -241,5 +284,6 @@
     else HB.wake(root, start);
   }
 
-  HB.register("memory-fit", mount);
+  // Every widget root that carries the build's data-config is a calculator (see HB.register in hb-0-runtime.js).
+  HB.register("calculator", mount);
 })();

@@ -1,0 +1,66 @@
+"""sizing.charts: the SVG both the build and the browser draw from a result."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+import pytest
+from sizing import charts
+
+LINE = {
+    "title": "Latency <against> load",
+    "points": "curve",
+    "x": {"field": "concurrency", "label": "Concurrent requests", "scale": "log"},
+    "y": [{"field": "ttft_ms", "label": "TTFT"}, {"field": "tpot_ms", "label": "TPOT"}],
+    "rules": [{"field": "ttft_slo_ms", "label": "TTFT SLO"}],
+    "markers": [{"field": "knee_concurrency", "label": "Knee"}],
+}
+RESULT = {
+    "curve": [{"concurrency": c, "ttft_ms": 50.0 + c, "tpot_ms": 10.0 + c / 8} for c in (1, 2, 4, 8, 16, 32, 64)],
+    "ttft_slo_ms": 100.0,
+    "knee_concurrency": 16,
+}
+NS = "{http://www.w3.org/2000/svg}"
+
+
+def _tree(svg: str) -> ET.Element:
+    return ET.fromstring(svg)  # well-formed XML, or this raises
+
+
+def test_line_chart_draws_every_series_point_rule_and_marker():
+    root = _tree(charts.svg(LINE, RESULT))
+    assert root.tag == f"{NS}svg" and root.get("role") == "img"
+    assert len(root.findall(f".//{NS}path")) == 2
+    assert len(root.findall(f".//{NS}circle")) == 14  # seven points for each of two series
+    texts = [t.text for t in root.iter(f"{NS}text")]
+    assert "TTFT SLO 100 ms" in texts and "Knee 16" in texts
+    tips = [c.find(f"{NS}title").text for c in root.iter(f"{NS}circle")]
+    assert "TTFT: 114 ms at 64" in tips
+
+
+def test_log_axis_ticks_are_powers_of_two_over_a_short_range():
+    assert charts.log_ticks(1, 64) == [1, 2, 4, 8, 16, 32, 64]
+    assert charts.log_ticks(1, 1e6)[:3] == [1, 10, 100]
+
+
+def test_nice_ticks_are_round():
+    assert charts.nice_ticks(0, 97) == [0, 20, 40, 60, 80]
+    assert charts.nice_ticks(0, 0.9) == [0, 0.2, 0.4, 0.6, 0.8]
+
+
+def test_text_is_escaped():
+    result = {**RESULT, "stages": [{"label": "<script>alert(1)</script>", "latency_ms": 12.0}], "slo_ms": 40.0}
+    svg = charts.svg({"kind": "bars", "title": "<b>", "points": "stages", "y": [{"field": "latency_ms", "label": "ms"}],
+                      "rules": [{"field": "slo_ms", "label": "SLO"}]}, result)
+    assert "<script>" not in svg and "&lt;script&gt;" in svg
+    assert _tree(svg).find(f".//{NS}rect") is not None
+    assert "<against>" not in charts.svg(LINE, RESULT)
+
+
+def test_problems_are_named():
+    with pytest.raises(charts.ChartError, match="mixes units"):
+        charts.svg({**LINE, "y": [{"field": "ttft_ms"}, {"field": "output_tokens_per_s"}]}, RESULT)
+    with pytest.raises(charts.ChartError, match="no field 'ttft_slo_ms'"):
+        charts.svg(LINE, {"curve": RESULT["curve"]})
+    with pytest.raises(charts.ChartError, match="not a list"):
+        charts.svg(LINE, {**RESULT, "curve": 3})
