@@ -352,7 +352,9 @@ def page_url(src_path: str) -> str:
 
 
 def preset_query(spec: Spec, preset: Any, default: Any) -> str:
-    """The URL query that opens ``spec``'s calculator at scenario ``preset``; every input must be expressible."""
+    """The URL query that opens ``spec``'s calculator at scenario ``preset``: each of the preset's inputs must be a
+    field of the calculator or equal the value the calculator holds fixed; otherwise the link would open another
+    setting than the one the page computed, and this raises ValueError naming the input."""
     params: dict[str, str] = {}
     for item in preset.inputs:
         if spec.field(item.name) is not None:
@@ -360,19 +362,21 @@ def preset_query(spec: Spec, preset: Any, default: Any) -> str:
             continue
         fixed = default.input(item.name)
         if fixed is None or fixed.value != item.value:
+            held = f"holds it at {fixed.value!r}" if fixed else "has no such input"
             raise ValueError(f"scenario {preset.name!r} sets {item.name}={item.value!r}, which the {spec.widget} "
-                             f"calculator has no field for (it uses {fixed.value if fixed else 'the model default'!r})")
+                             f"calculator cannot set (it has no field {item.name!r} and {held})")
     return urlencode(params)
 
 
-def calc_link(widget: str, preset_name: str, page: str, scenario_of: Callable[[str], Any]) -> str:
+def calc_link(widget: str, preset_name: str, page: str, scenario_of: Callable[[str], Any], text: str | None = None) -> str:
     """An ``<a>`` from ``page`` to the calculator ``widget`` preset with scenario ``preset_name``."""
     spec_ = spec(widget)
     preset = scenario_of(preset_name)
-    if preset.calculation != spec_.calculation:
-        raise ValueError(f"scenario {preset_name!r} runs {preset.calculation!r}; the {widget} calculator runs "
-                         f"{spec_.calculation!r}")
+    # The preset may belong to another calculation (a chapter's `rag` scenario opened in a calculator running
+    # `rag_budget`): what matters is that the calculator can be set to every one of its inputs.
     query = preset_query(spec_, preset, scenario_of(spec_.scenario))
     href = posixpath.relpath(page_url(spec_.page).rstrip("/"), page_url(page).rstrip("/") or ".") + "/"
-    return (f'<a class="hb-calc-link" href="{_attr(href)}?{_attr(query)}">'
-            f"open this setting in the {html.escape(spec_.title)} calculator</a>")
+    if text is not None and (not isinstance(text, str) or not text.strip()):
+        raise ValueError("option text must be a non-empty quoted string")
+    label = text or f"open this setting in the {spec_.title} calculator"
+    return f'<a class="hb-calc-link" href="{_attr(href)}?{_attr(query)}">{html.escape(label)}</a>'

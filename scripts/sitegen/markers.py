@@ -10,7 +10,8 @@ Syntax (the one way a page publishes a number):
   GROUP (throughput, latency, kernel, collective, all), each number a value (alone on its line);
 * ``{{ calculator("WIDGET") }}`` — the calculator of ``widgets/calculators/WIDGET.json`` rendered at its default
   scenario (alone on its line);
-* ``{{ calc_link("WIDGET", "SCENARIO") }}`` — an inline link that opens that calculator preset with the scenario.
+* ``{{ calc_link("WIDGET", "SCENARIO") }}`` — an inline link that opens that calculator preset with the scenario
+  (option ``text="…"`` replaces the link text "open this setting in the … calculator").
 
 Markers inside inline code and fenced code are text, not markers, so pages can show the syntax. Anything else that
 looks like a marker but is not one (an unknown function, a bad option, a stray ``{{`` or ``}}``) is an error that names
@@ -33,7 +34,7 @@ from typing import Any
 from . import accuracy, calculators
 
 FUNCTIONS = {"v": ("unit", "digits", "plain"), "derive": (), "inputs": (), "measurements": (), "calculator": (),
-             "calc_link": ()}
+             "calc_link": ("text",)}
 BLOCK_FUNCTIONS = {"derive", "inputs", "measurements", "calculator"}
 # Functions whose second positional argument is a scenario name: calc_link("WIDGET", "SCENARIO").
 TWO_ARGUMENTS = {"calc_link"}
@@ -400,7 +401,8 @@ def render(markdown: str, page: str, resolve: Callable[[str], Any], scenarios: C
             pieces.append(_placeholder(rendered, widget_html))
         elif marker.function == "calc_link":
             try:
-                pieces.append(calculators.calc_link(marker.key, marker.option("scenario"), page, scenarios))
+                pieces.append(calculators.calc_link(marker.key, marker.option("scenario"), page, scenarios,
+                                                    marker.option("text")))
             except ValueError as error:
                 raise MarkerError(page, marker.line, f"calc_link({marker.key!r}, {marker.option('scenario')!r}): "
                                                      f"{error}", marker.key) from None

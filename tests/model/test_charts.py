@@ -64,3 +64,44 @@ def test_problems_are_named():
         charts.svg(LINE, {"curve": RESULT["curve"]})
     with pytest.raises(charts.ChartError, match="not a list"):
         charts.svg(LINE, {**RESULT, "curve": 3})
+
+
+def test_log_y_spaces_by_ratio_and_drops_points_at_zero():
+    chart = {**LINE, "y_scale": "log", "y": [{"field": "ttft_ms", "label": "TTFT"}], "rules": [], "markers": []}
+    result = {"curve": [{"concurrency": c, "ttft_ms": v} for c, v in ((1, 1.0), (2, 10.0), (4, 100.0), (8, 0.0))]}
+    root = _tree(charts.svg(chart, result))
+    circles = root.findall(f".//{NS}circle")
+    assert len(circles) == 3  # the zero has no place on a log scale
+    y = [float(c.get("cy")) for c in circles]
+    assert y[0] - y[1] == pytest.approx(y[1] - y[2], abs=0.2)  # equal ratios, equal steps
+    ticks = [t.text for t in root.iter(f"{NS}text") if t.get("class") == "hb-chart__tick" and t.get("text-anchor") == "end"]
+    assert "1 ms" in ticks and "64 ms" in ticks  # log_ticks: powers of two across a short range
+
+
+def test_log_y_axis_places_decades_evenly_and_skips_zeros():
+    chart = {"title": "t", "points": "curve", "x": {"field": "message_bytes", "scale": "log"}, "y_scale": "log",
+             "y": [{"field": "time_us", "label": "Total"}, {"field": "latency_term_us", "label": "Latency"}],
+             "markers": [{"field": "crossover_bytes", "label": "Crossover"}]}
+    result = {"curve": [{"message_bytes": 10.0**k, "time_us": 10.0**k, "latency_term_us": 0.0} for k in range(1, 6)],
+              "crossover_bytes": 1000.0}
+    root = _tree(charts.svg(chart, result))
+    points = [(float(c.get("cx")), float(c.get("cy"))) for c in root.iter(f"{NS}circle")]
+    assert len(points) == 5  # the zero latency terms are left out, not drawn at the bottom
+    gaps = [points[i][1] - points[i + 1][1] for i in range(4)]
+    assert gaps[0] > 0 and max(gaps) - min(gaps) < 0.5  # each decade the same height on a log axis (0.1 px rounding)
+    texts = [t.text for t in root.iter(f"{NS}text")]
+    assert "Crossover 1 KB" in texts
+    # all zero: the axis falls back to linear rather than failing
+    flat = {"curve": [{"message_bytes": 1.0, "time_us": 0.0, "latency_term_us": 0.0}], "crossover_bytes": 0.0}
+    _tree(charts.svg(chart, flat))
+
+
+def test_bar_rule_label_clears_the_legend():
+    chart = {"kind": "bars", "title": "t", "points": "stages", "rules": [{"field": "cap_bytes", "label": "One GPU"}],
+             "y": [{"field": "total_bytes", "label": "Total"}, {"field": "part_bytes", "label": "Part"}]}
+    result = {"stages": [{"label": "A", "total_bytes": 2e9, "part_bytes": 1e9}], "cap_bytes": 1.5e9}
+    root = _tree(charts.svg(chart, result))
+    legend_bottom = max(float(r.get("y")) + float(r.get("height")) for r in root.iter(f"{NS}rect")
+                        if "hb-chart__swatch" in r.get("class", ""))
+    rule_label = next(t for t in root.iter(f"{NS}text") if t.text.startswith("One GPU"))
+    assert float(rule_label.get("y")) - 10 > legend_bottom  # the label's cap height sits below the swatches

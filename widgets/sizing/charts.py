@@ -4,7 +4,9 @@ A chart spec (from a calculator's spec file) names the fields to draw; the resul
 
 * ``kind: "line"`` (default): ``points`` is a result field holding a list of objects; ``x`` is
   ``{"field", "label", "scale": "linear" | "log"}``; ``y`` is a list of ``{"field", "label"}`` series that share
-  one unit family; ``rules`` are horizontal lines and ``markers`` vertical lines at scalar result fields.
+  one unit family; ``y_scale: "log"`` draws them on a log axis (values that are not positive are left out, and
+  the axis falls back to linear when none is); ``rules`` are horizontal lines and ``markers`` vertical lines at
+  scalar result fields.
 * ``kind: "bars"``: ``points`` holds objects with a ``label`` text and the ``y`` fields; each point is a group of
   horizontal bars; ``rules`` are vertical lines at scalar result fields (an SLO against stage latencies).
 
@@ -26,6 +28,7 @@ LINE_HEIGHT = 300
 MARGIN_LEFT, MARGIN_RIGHT, MARGIN_TOP, MARGIN_BOTTOM = 78, 24, 40, 48
 BAR_HEIGHT, BAR_GAP, GROUP_GAP = 16, 3, 12
 LABEL_WIDTH = 150  # room for stage names left of horizontal bars
+TICK_CHAR_WIDTH = 6.2  # approximate width of one character of a tick label, in SVG units
 
 
 class ChartError(ValueError):
@@ -133,10 +136,24 @@ def line_chart(chart: Mapping[str, Any], result: Mapping[str, Any]) -> str:
     x_low, x_high = min(xs), max(xs)
     if x_high == x_low:
         x_high = x_low * 2 if log_x else x_low + 1
-    y_high = max(ys) * 1.08 if ys and max(ys) > 0 else 1.0
+    positive = [y for y in ys if y > 0]
+    log_y = chart.get("y_scale") == "log" and bool(positive)
+    if log_y:
+        y_low, y_high = min(positive) / 1.25, max(positive) * 1.25
+        if y_high / y_low < 10:  # at least one decade, so the axis has ticks to read
+            middle = math.sqrt(y_low * y_high)
+            y_low, y_high = middle / math.sqrt(10), middle * math.sqrt(10)
+        rows = [(x, [y if y is not None and y > 0 else None for y in values]) for x, values in rows]
+    else:
+        y_low = 0.0
+        y_high = max(ys) * 1.08 if ys and max(ys) > 0 else 1.0
     y_field = series[0]["field"]
     height = LINE_HEIGHT
-    left, right, top, bottom = MARGIN_LEFT, WIDTH - MARGIN_RIGHT, MARGIN_TOP, height - MARGIN_BOTTOM
+    y_ticks = [t for t in (log_ticks(y_low, y_high) if log_y else nice_ticks(0.0, y_high)) if y_low <= t <= y_high]
+    # Long tick labels ("$2.10 per 1M tokens") widen the left margin instead of running off the drawing.
+    widest = max((len(_label(y_field, t)) for t in y_ticks), default=0)
+    left = max(MARGIN_LEFT, math.ceil(12 + TICK_CHAR_WIDTH * widest))
+    right, top, bottom = WIDTH - MARGIN_RIGHT, MARGIN_TOP, height - MARGIN_BOTTOM
 
     def px(x: float) -> float:
         if log_x:
@@ -144,12 +161,12 @@ def line_chart(chart: Mapping[str, Any], result: Mapping[str, Any]) -> str:
         return left + (x - x_low) / (x_high - x_low) * (right - left)
 
     def py(y: float) -> float:
+        if log_y:
+            return bottom - (math.log(y) - math.log(y_low)) / (math.log(y_high) - math.log(y_low)) * (bottom - top)
         return bottom - y / y_high * (bottom - top)
 
     body: list[str] = []
-    for tick in nice_ticks(0.0, y_high):
-        if tick > y_high:
-            continue
+    for tick in y_ticks:
         body.append(f'<line x1="{left}" y1="{py(tick):.1f}" x2="{right}" y2="{py(tick):.1f}" class="hb-chart__grid"/>')
         body.append(_text(left - 6, py(tick) + 4, _label(y_field, tick), "hb-chart__tick", "end"))
     x_ticks = log_ticks(x_low, x_high) if log_x else nice_ticks(x_low, x_high)
@@ -173,17 +190,20 @@ def line_chart(chart: Mapping[str, Any], result: Mapping[str, Any]) -> str:
             body.append(f'<circle cx="{a:.1f}" cy="{b:.1f}" r="3" class="{css} hb-chart__point">'
                         f"<title>{escape(tip)}</title></circle>")
     for rule, value in rules:
-        if value is None or not 0 <= value <= y_high:
+        if value is None or not y_low <= value <= y_high or (log_y and value <= 0):
             continue
         label = f"{rule.get('label', rule['field'])} {_label(rule['field'], value)}"
         body.append(f'<line x1="{left}" y1="{py(value):.1f}" x2="{right}" y2="{py(value):.1f}" class="hb-chart__rule"/>')
         body.append(_text(right - 4, py(value) - 5, label, "hb-chart__rule-label", "end"))
-    for marker, value in markers:
+    for index, (marker, value) in enumerate(markers):
         if value is None or not x_low <= value <= x_high or (log_x and value <= 0):
             continue
         label = f"{marker.get('label', marker['field'])} {_label(marker['field'], value)}"
+        # right of the line in the left half, left of it in the right half; one text row per marker
+        right_half = px(value) > (left + right) / 2
         body.append(f'<line x1="{px(value):.1f}" y1="{top}" x2="{px(value):.1f}" y2="{bottom}" class="hb-chart__marker"/>')
-        body.append(_text(px(value) + 4, top + 12, label, "hb-chart__marker-label", "start"))
+        body.append(_text(px(value) + (-4 if right_half else 4), top + 12 + 14 * index, label,
+                          "hb-chart__marker-label", "end" if right_half else "start"))
     extra = [("hb-chart__rule", "limit")] if any(v is not None for _, v in rules) else []
     return _frame(chart.get("title", ""), height, _legend(series, extra) + body)
 
@@ -199,8 +219,10 @@ def bar_chart(chart: Mapping[str, Any], result: Mapping[str, Any]) -> str:
     high = max([v for v in values if v is not None] + [0.0])
     high = high * 1.08 if high > 0 else 1.0
     group = len(series) * (BAR_HEIGHT + BAR_GAP) + GROUP_GAP
-    height = MARGIN_TOP + len(points) * group + MARGIN_BOTTOM
-    left, right, top, bottom = MARGIN_LEFT + LABEL_WIDTH, WIDTH - MARGIN_RIGHT, MARGIN_TOP, height - MARGIN_BOTTOM
+    # a legend (several series) and rule labels both sit above the bars: give the labels a row of their own
+    lift = 16 if len(series) > 1 and rules else 0
+    height = MARGIN_TOP + lift + len(points) * group + MARGIN_BOTTOM
+    left, right, top, bottom = MARGIN_LEFT + LABEL_WIDTH, WIDTH - MARGIN_RIGHT, MARGIN_TOP + lift, height - MARGIN_BOTTOM
     value_field = series[0]["field"]
 
     def px(v: float) -> float:
