@@ -7,9 +7,17 @@ Tests under tests/site/ are marked ``site`` and tests under tests/browser/ ``bro
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# Property tests draw the same examples on every run, so CI is reproducible (a failure found once stays found);
+# widen the search locally with HYPOTHESIS_PROFILE=explore.
+settings.register_profile("handbook", derandomize=True, print_blob=True)
+settings.register_profile("explore", derandomize=False, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "handbook"))
 
 ROOT = Path(__file__).resolve().parent.parent
 SITE = ROOT / "site"

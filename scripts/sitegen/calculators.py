@@ -365,6 +365,23 @@ def preset_query(spec: Spec, preset: Any, default: Any) -> str:
             held = f"holds it at {fixed.value!r}" if fixed else "has no such input"
             raise ValueError(f"scenario {preset.name!r} sets {item.name}={item.value!r}, which the {spec.widget} "
                              f"calculator cannot set (it has no field {item.name!r} and {held})")
+    unset = [f.name for f in spec.fields if f.name not in params]
+    if unset:
+        # A field the preset leaves out opens at the calculator's default. That is the preset's setting only if the
+        # calculation gives the same result with the default filled in as with the field left to the model.
+        from sizing.values import run_calculation
+
+        fixed = {i.name: i.value for i in default.inputs if spec.field(i.name) is None}
+        bare = {**fixed, **{i.name: i.value for i in preset.inputs}}
+        full = {**bare, **{name: default.input(name).value for name in unset}}
+        try:
+            same = run_calculation(spec.calculation, bare) == run_calculation(spec.calculation, full)
+        except ValueError:
+            same = False
+        if not same:
+            raise ValueError(f"scenario {preset.name!r} leaves {', '.join(unset)} to the model, but the {spec.widget} "
+                             f"calculator would open at its own default ({', '.join(f'{n}={default.input(n).value!r}' for n in unset)}), "
+                             f"which computes differently: declare {', '.join(unset)} in the scenario")
     return urlencode(params)
 
 

@@ -59,11 +59,12 @@ def test_larger_batch_raises_throughput_and_tpot(model, gpu, weights, tp, prompt
     a = estimate(d, prompt, output, mode, small, tp)
     b = estimate(d, prompt, output, mode, large, tp)
     # Throughput saturates once steps are compute-bound; within a saturated engine it may wobble by the way a few
-    # more decode tokens share the prompt steps, never by more than 0.1%. The same discrete sharing moves TPOT by as
-    # much when outputs are a few tokens long and prompt chunks dominate every step (found by Hypothesis:
-    # gemma-2-27b on two A100-40GB, 1,291-token prompts, 3-token outputs, 19 vs 23 clients: 19.657 vs 19.637 ms).
-    assert b["output_tokens_per_s"] >= a["output_tokens_per_s"] * (1 - 1e-3)
-    assert b["tpot_ms"] >= a["tpot_ms"] * (1 - 1e-3)
+    # more decode tokens share the prompt steps. The wobble is largest when outputs are a few tokens long and prompt
+    # chunks dominate every step (found by Hypothesis: gemma-2-27b on two A100-40GB, 861-token prompts, 2-token
+    # outputs, 19 vs 23 requests: 19.572 vs 19.552 tokens/s); a sweep of batches one to 63 over such profiles drops
+    # by at most 0.79% between neighbours. The same discrete sharing moves TPOT by as much.
+    assert b["output_tokens_per_s"] >= a["output_tokens_per_s"] * (1 - 1e-2)
+    assert b["tpot_ms"] >= a["tpot_ms"] * (1 - 1e-2)
 
 
 @SETTINGS

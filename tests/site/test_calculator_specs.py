@@ -104,3 +104,22 @@ def test_calc_link_text_option():
     resolve, scenario = default_resolvers()
     rendered = markers.render('{{ calc_link("memory-fit", "calculator-memory", text="FP8") }}', "index.md", resolve, scenario)
     assert rendered.markdown.endswith('">FP8</a>')
+
+
+def test_calc_link_refuses_a_preset_whose_left_out_field_would_open_differently():
+    from sizing.scenarios import Scenario, ScenarioInput
+
+    resolve, scenario = default_resolvers()
+    base = scenario("calculator-memory")  # fp8 weights, bf16 KV cache
+    spec = calculators.spec("memory-fit")
+
+    def without_kv(weights: str) -> Scenario:
+        inputs = tuple(ScenarioInput(i.name, weights if i.name == "weights" else i.value, i.source)
+                       for i in base.inputs if i.name != "kv")
+        return Scenario(name="p", title="p", calculation="memory", origin="test", inputs=inputs)
+
+    # Left out, the KV cache takes the weights' format: with BF16 weights that is the calculator's default (bf16)...
+    assert "kv=" not in calculators.preset_query(spec, without_kv("bf16"), base)
+    # ...with FP8 weights it is FP8, and the link would open a BF16 cache instead.
+    with pytest.raises(ValueError, match="leaves kv to the model.*kv='bf16'"):
+        calculators.preset_query(spec, without_kv("fp8"), base)

@@ -47,6 +47,8 @@ class Value:
         """The value as a reader sees it; ``unit`` forces a unit symbol ("GiB", "ms")."""
         if isinstance(self.raw, bool):  # "fits: yes", as the widgets write it
             return "yes" if self.raw else "no"
+        if self.raw is None:  # an output with no value for this setting ("none fits"), as the widgets write it
+            return "—"
         if not self.numeric:
             return str(self.raw)
         family, scale = unit_for_field(self.field)
