@@ -6,6 +6,8 @@
 #   make test    build the site, then run every test (model, data, site audit, browser) against it
 #   make build   the site in site/ (with site/values.json, the value ledger)
 #   make values  recompute the ledger from the Markdown sources without building: build/values.json
+#   make pdf     the whole handbook as site/handbook.pdf (printed by Chromium from the print page)
+#   make anchors rewrite tests/site/anchors.json, the registry of published anchors, from the built site
 #   make bench   compare the model with llm-analysis (separate .venv-bench), then time every calculator in Chromium
 #                (cold start and warm recompute); not part of make test
 #   make clean   remove what the build made (site/, build/, vendored files, stamps); make distclean also the envs
@@ -27,6 +29,7 @@ PORT ?= 8000
 
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 export NO_MKDOCS_2_WARNING := 1
+export DISABLE_MKDOCS_2_WARNING := true
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export CHROMIUM
 
@@ -35,7 +38,7 @@ export CHROMIUM
 SITE_SOURCES := mkdocs.yml $(shell find docs widgets scripts/sitegen companies transcripts \
 	-name __pycache__ -prune -o -path '$(VENDOR)' -prune -o -type f -print 2>/dev/null | sort)
 
-.PHONY: help setup vendor wheel build serve test values bench clean distclean browser FORCE
+.PHONY: help setup vendor wheel build serve test values bench clean distclean browser pdftools pdf anchors FORCE
 
 help:
 	@sed -n '1,/^$$/p' Makefile | sed -n 's/^# \{0,1\}//p'
@@ -100,8 +103,30 @@ browser:
 		exit 1; \
 	fi
 
+# poppler-utils (pdftotext, pdfinfo, pdftoppm): the PDF export finds its page numbers with them, the PDF tests read it.
+pdftools:
+	@if command -v pdftotext >/dev/null && command -v pdfinfo >/dev/null && command -v pdftoppm >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "Installing Debian's poppler-utils for the PDF"; \
+		DEBIAN_FRONTEND=noninteractive apt-get update -qq; \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils >/dev/null; \
+	else \
+		echo "The PDF needs poppler-utils (pdftotext, pdfinfo, pdftoppm). On Debian or Ubuntu: sudo apt-get install -y poppler-utils"; \
+		exit 1; \
+	fi
+
+# The site is rebuilt (and handbook.pdf with it) when a source changes; the PDF alone when the export script does.
+site/handbook.pdf: $(STAMPS)/site scripts/export_pdf.py
+	@$(MAKE) --no-print-directory browser pdftools
+	$(PY) scripts/export_pdf.py --site site --out $@
+
+pdf: site/handbook.pdf
+
+anchors: $(STAMPS)/site
+	$(PY) scripts/anchors.py --site site --write
+
 # Two pytest runs so the browser tests are reported on their own; either failing (or collecting nothing) fails the target.
-test: $(STAMPS)/site browser
+test: $(STAMPS)/site browser site/handbook.pdf
 	@status=0; \
 	echo "== model, data and site tests"; \
 	$(PY) -m pytest -m "not browser" -q --timeout=900 || status=1; \

@@ -6,7 +6,8 @@
   ``mkdocs serve`` serves them too and nothing is written into ``docs/``).
 * page_markdown: render value markers from the model and record them in the ledger.
 * page_content: put derivation and inputs blocks in place; fail on a marker that reached the HTML unrendered.
-* post_build: write ``values.json`` next to the pages.
+* post_build: write ``values.json`` next to the pages, and the study-group exports (``sitegen.exports``): Anki cards,
+  ``llms.txt`` and a plain-Markdown copy of each page.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from mkdocs.config.config_options import ExtraScriptValue
 from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import File, Files
 
-from . import assets, audit, glossary, markers
+from . import assets, audit, exports, glossary, markers
 from .ledger import Ledger, LedgerError, default_resolvers
 from .pages import DOCS_DIR, generated_pages, is_page
 
@@ -34,6 +35,10 @@ class SiteBuild:
         self._blocks: dict[str, dict[str, str]] = {}  # page -> block placeholders awaiting their HTML
         self._resolve, self._scenario = default_resolvers()
         self._glossary: set[str] = set()  # glossary entry ids, read in on_config
+        self._nav_order: list[str] = []  # page src paths in navigation order
+        self._plain: dict[str, tuple[str, str]] = {}  # page -> (Markdown copy's site path, its text)
+        self._cards: dict[str, list[exports.Card]] = {}  # page -> its question and quiz cards
+        self._entries: dict[str, exports.PageEntry] = {}  # page -> its llms.txt line
 
     # -- events ------------------------------------------------------------------------------------------------------
 
@@ -43,6 +48,7 @@ class SiteBuild:
         self._blocks = {}
         self._resolve, self._scenario = default_resolvers()
         self._glossary = glossary.glossary_entries(Path(config.docs_dir))
+        self._nav_order, self._plain, self._cards, self._entries = [], {}, {}, {}
         _, scripts, styles = assets.widget_assets(self.root)
         present = {str(item) for item in config.extra_javascript}
         for uri in scripts:
@@ -81,6 +87,10 @@ class SiteBuild:
             self._add(files, config, page.src_path, content=page.markdown)
         return files
 
+    def on_nav(self, nav: Any, config: Any, files: Files) -> Any:
+        self._nav_order = [page.file.src_uri for page in nav.pages]
+        return nav
+
     def on_page_markdown(self, markdown: str, page: Any, config: Any, files: Files) -> str:
         src = page.file.src_uri
         if not is_page(src):  # notebooks are rendered by mkdocs-jupyter, not from Markdown
@@ -91,6 +101,9 @@ class SiteBuild:
         except (markers.MarkerError, LedgerError) as error:
             raise PluginError(f"docs/{error}") from None
         self._blocks[src] = rendered.blocks
+        copy = page.file.dest_uri[: -len(".html")] + ".md" if page.file.dest_uri.endswith(".html") else None
+        if copy is not None:
+            self._plain[src] = (copy, exports.plain_markdown(rendered.markdown, rendered.blocks))
         return rendered.markdown
 
     def on_page_content(self, html: str, page: Any, config: Any, files: Files) -> str:
@@ -106,13 +119,41 @@ class SiteBuild:
             )
         if page.file.src_uri != glossary.GLOSSARY_PAGE:
             html = glossary.link_abbreviations(html, page.url, self._glossary)
+        # mkdocs-print-site-plugin keeps the HTML it saw in its own page_content event, which runs before this hook;
+        # hand it the finished HTML so the print page (and the PDF) shows the rendered blocks and glossary links.
+        page.html = html
+        src = page.file.src_uri
+        if src in self._plain:
+            self._cards[src] = exports.cards_from_page(html, page.url, page.title or "")
+            top = page
+            while top.parent is not None:
+                top = top.parent
+            self._entries[src] = exports.PageEntry(
+                title=page.title or src, markdown_url=self._plain[src][0], section=top.title if top is not page else "",
+                description=str(page.meta.get("description", "")))
         return html
 
     def on_post_build(self, config: Any) -> None:
         target = Path(config.site_dir) / LEDGER_FILE
         target.write_text(self.ledger.to_json(), encoding="utf-8")
+        self._write_exports(Path(config.site_dir), config)
 
     # -- helpers -----------------------------------------------------------------------------------------------------
+
+    def _write_exports(self, site: Path, config: Any) -> None:
+        order = [src for src in self._nav_order if src in self._plain]
+        order += sorted(src for src in self._plain if src not in order)  # pages outside the navigation last
+        for src in order:
+            path, text = self._plain[src]
+            (site / path).parent.mkdir(parents=True, exist_ok=True)
+            (site / path).write_text(text, encoding="utf-8")
+        cards = [card for src in order for card in self._cards.get(src, [])]
+        anki = site / exports.ANKI_FILE
+        anki.parent.mkdir(parents=True, exist_ok=True)
+        anki.write_text(exports.anki_csv(cards, config.site_name), encoding="utf-8")
+        entries = [self._entries[src] for src in order if src in self._entries]
+        (site / exports.LLMS_FILE).write_text(
+            exports.llms_txt(config.site_name, config.site_description or "", entries), encoding="utf-8")
 
     @staticmethod
     def _add(files: Files, config: Any, uri: str, *, content: Any = None, abs_src_path: Path | None = None) -> None:

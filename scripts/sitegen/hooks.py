@@ -23,6 +23,7 @@ _build = SiteBuild(ROOT)
 on_config = _build.on_config
 on_serve = _build.on_serve
 on_files = _build.on_files
+on_nav = _build.on_nav
 on_page_markdown = _build.on_page_markdown
 on_page_content = _build.on_page_content
 on_post_build = _build.on_post_build

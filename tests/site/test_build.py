@@ -24,6 +24,7 @@ def make_project(root: Path, tmp: Path, pages: dict[str, str]) -> Path:
         r"^site_dir: site$": f"site_dir: {tmp / 'site'}",
         r"^  - scripts/sitegen/hooks\.py$": f"  - {root / 'scripts/sitegen/hooks.py'}",
         r"^  custom_dir: docs/assets/overrides$": f"  custom_dir: {root / 'docs/assets/overrides'}",
+        r"^      cover_page_template: (\S+)$": lambda m: f"      cover_page_template: {root / m.group(1)}",
     }
     for pattern, replacement in replacements.items():
         config, count = re.subn(pattern, replacement, config, flags=re.MULTILINE)
