@@ -489,9 +489,11 @@ def parse_company(record: Any, ident: str, where: str, problems: list[str]) -> C
     widget = sized_raw.get("widget")
     if widget not in WIDGET_CALCULATIONS:
         r.fail("sized_question.widget", f"must be a calculator widget: {', '.join(WIDGET_CALCULATIONS)} (got {widget!r})")
+    # The preset the calculator opens: one of the question's scenarios, or one of the calculator's own calculation
+    # that mirrors it (a calculator cannot open another calculation's inputs it has no field for).
     widget_scenario = sized_raw.get("widget_scenario")
-    if widget_scenario not in scenarios:
-        r.fail("sized_question.widget_scenario", f"must be one of sized_question.scenarios (got {widget_scenario!r})")
+    if not isinstance(widget_scenario, str) or not widget_scenario:
+        r.fail("sized_question.widget_scenario", f"must name a scenario (got {widget_scenario!r})")
     sized = SizedQuestion(str(sized_q), scenarios, tuple(derive), str(widget), str(widget_scenario),
                           r.prose(sized_raw.get("narrative"), "sized_question.narrative", minimum=40))
 
@@ -688,6 +690,9 @@ def reference_problems(root: Path, companies: list[Company] | tuple[Company, ...
         for i, key in enumerate(c.sized.derive):
             check_key(c.path, f"sized_question.derive[{i}]", key)
         scenario = builtin.get(c.sized.widget_scenario)
+        if scenario is None:
+            problems.append(f"{c.path}: sized_question.widget_scenario: no scenario {c.sized.widget_scenario!r} in "
+                            "widgets/sizing/data/scenarios")
         spec = specs.get(c.sized.widget)
         calcs = widgets.get(c.sized.widget)
         if spec is not None and scenario is not None:
