@@ -74,12 +74,17 @@ class Ledger:
         return json.dumps(self.as_dict(), indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False) + "\n"
 
 
+_ROOT = Path(__file__).resolve().parents[2]  # the repository (generated scenarios come from its data)
+
+
 def default_resolvers(extra_scenarios: Mapping[str, Any] | None = None) -> tuple[Callable[[str], Any], Callable[[str], Any]]:
     """(resolve key → Value, scenario name → Scenario) backed by ``sizing.values.evaluate``."""
     from sizing import scenarios as scenario_data
     from sizing.values import evaluate
 
-    extra = dict(extra_scenarios or {})
+    from .transcripts import review_scenarios
+
+    extra = {**review_scenarios(_ROOT), **dict(extra_scenarios or {})}
 
     def resolve(key: str) -> Any:
         return evaluate(key, extra=extra)

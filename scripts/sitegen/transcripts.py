@@ -764,8 +764,16 @@ def page_markdown(transcript: Transcript, root: Path, resolve: Callable[[str], A
     if links:
         parts += ["Try the interview's numbers yourself: " + "; ".join(links) + ".", ""]
     parts += ["## The architecture", "",
-              "The design the candidate converged on, with the figures from the scenario:", "", _mermaid(t, resolve), "",
-              "## The interviewer's notes", "", "**What went well**", ""]
+              "The design the candidate converged on, with the figures from the scenario:", "", _mermaid(t, resolve), ""]
+    if review_scenario_name(t.id) in review_scenarios(root):
+        review = review_scenario_name(t.id)
+        parts += ["## The design, reviewed", "",
+                  "The handbook's design review reads the same design against the interview's traffic and targets, the way "
+                  "a strong interviewer would, with the model's numbers as evidence:", "",
+                  f'{{{{ review("{review}") }}}}', "",
+                  f"Change the design and see what the review says in the [design review](../calculators/design-review.md) "
+                  "(start from the closest reference design there).", ""]
+    parts += ["## The interviewer's notes", "", "**What went well**", ""]
     parts += [f"- {item}" for item in t.strengths]
     parts += ["", "**What was missing**", ""]
     parts += [f"- {item}" for item in t.gaps]
@@ -835,3 +843,49 @@ def pages(root: Path) -> Iterator[PageSource]:
     yield PageSource(f"{PAGE_DIR}/index.md", index_markdown(transcripts))
     for transcript in transcripts:
         yield PageSource(f"{PAGE_DIR}/{transcript.id}.md", page_markdown(transcript, root, evaluate))
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# The design review of each transcript's design (issue: the review engine runs at build time on every transcript)
+
+REVIEW_SOURCE = "the design the candidate converged on (transcripts/{file}, design)"
+
+
+def review_scenario_name(transcript_id: str) -> str:
+    return f"tx-{transcript_id}-review"
+
+
+def review_scenarios(root: Path) -> dict[str, Any]:
+    """A ``design_review`` scenario per transcript whose interview sizes a serving fleet: the fleet's inputs (from the
+    transcript's first ``fleet`` or ``estimate`` scenario) plus the design and the transcript's lens. Generated, not
+    declared, so the design has one source: the transcript file."""
+    import yaml
+    from sizing import scenarios as scenario_data
+    from sizing.design import SCENARIO_PARAMS, scenario_inputs
+
+    builtin = scenario_data.builtin()
+    found: dict[str, Any] = {}
+    for path in sorted((root / FOLDER).glob("*.yaml")):
+        try:
+            record = yaml.safe_load(path.read_text(encoding="utf-8"))
+            names = [record["scenario"], *record.get("scenarios", [])]
+            design = record["design"]
+        except (yaml.YAMLError, KeyError, TypeError):
+            continue  # the transcript loader reports a malformed file with its field
+        fleet = next((builtin[n] for n in names if n in builtin and builtin[n].calculation in ("fleet", "estimate")), None)
+        if fleet is None:
+            continue
+        inputs = []
+        for item in fleet.inputs:
+            name = "requests_per_s" if item.name == "rate" and fleet.calculation == "estimate" else item.name
+            if name in SCENARIO_PARAMS:
+                inputs.append(scenario_data.ScenarioInput(name, item.value, item.source))
+        source = REVIEW_SOURCE.format(file=path.name)
+        for name, value in scenario_inputs({"components": design["components"], "connections": design["connections"]}).items():
+            inputs.append(scenario_data.ScenarioInput(name, value, source))
+        if record.get("lens"):
+            inputs.append(scenario_data.ScenarioInput("lens", record["lens"], f"the lens of transcripts/{path.name}"))
+        name = review_scenario_name(path.stem)
+        found[name] = scenario_data.Scenario(name=name, title=f"Design review of the {path.stem} transcript",
+                                             calculation="design_review", inputs=tuple(inputs), origin=f"transcripts/{path.name}")
+    return found
