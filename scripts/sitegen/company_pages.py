@@ -143,8 +143,9 @@ def company_page(root: Path, c: Company, d: Data) -> str:
     out.append(f"# {c.name}\n\n{c.summary}\n\n")
     out.append(f'!!! abstract "Lens: {lens["title"].lower()}"\n\n'
                f"    Interviewers here usually review a design through the **{lens['title'].lower()}** lens. "
-               f"[How to recognise it and adapt the first minutes](lenses.md#{c.review_lens}). "
-               f"Signals as of `{c.as_of}`.\n\n")
+               f"[How to recognise it and adapt the first minutes](lenses.md#{c.review_lens}); "
+               f'<a class="hb-calc-link" href="../../calculators/design-review/?lens={c.review_lens}">have a design '
+               f"reviewed through it</a>. Signals as of `{c.as_of}`.\n\n")
 
     out.append("## What they emphasise\n\nMost important first.\n\n")
     for i, e in enumerate(c.emphasis):
