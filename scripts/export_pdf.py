@@ -53,9 +53,17 @@ FOOTER = """<div style="font-size:7.5pt;width:100%;padding:0 16mm;color:#666;fon
 # Runs in the print page. Returns what it did, for the progress lines and the checks.
 PREPARE_JS = r"""
 (mark) => {
-  // Every collapsed answer, solution and quiz reply is part of the printed book.
+  // Every collapsed answer, solution and quiz reply is part of the printed book; a design widget's mermaid source is
+  // not (its diagram is printed, drawn).
+  document.querySelectorAll(".hb-design__source").forEach((d) => d.remove());
   document.querySelectorAll("details").forEach((d) => { d.open = true; });
   const root = document.getElementById("print-site-page");
+  // A link to a file the site serves (a notebook to download) cannot travel inside a PDF: keep its text, drop the
+  // address of the export's local server.
+  root.querySelectorAll("a[href]").forEach((a) => {
+    const url = new URL(a.getAttribute("href"), location.href);
+    if (url.origin === location.origin && url.pathname !== location.pathname) a.removeAttribute("href");
+  });
   // One contents entry per section of the navigation and per page: the <section> elements the plugin writes.
   const entries = [];
   root.querySelectorAll(":scope > section.print-page[id], :scope > section.md-section[id], section.print-page[id]")

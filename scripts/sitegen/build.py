@@ -94,6 +94,10 @@ class SiteBuild:
     def on_page_markdown(self, markdown: str, page: Any, config: Any, files: Files) -> str:
         src = page.file.src_uri
         if not is_page(src):  # notebooks are rendered by mkdocs-jupyter, not from Markdown
+            if src.endswith(".ipynb") and page.file.dest_uri.endswith(".html") and page.file.abs_src_path:
+                copy = page.file.dest_uri[: -len(".html")] + ".md"
+                notebook = Path(page.file.abs_src_path).read_text(encoding="utf-8")
+                self._plain[src] = (copy, exports.notebook_markdown(notebook))
             return markdown
         try:
             rendered = markers.render(markdown, src, self._resolve, self._scenario)

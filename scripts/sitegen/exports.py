@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import html
 import io
+import json
 import re
 from dataclasses import dataclass
 
@@ -41,8 +42,14 @@ class Card:
 # Plain Markdown
 
 def _block_text(block_html: str) -> str:
-    """A derivation or inputs block (or a measurements block) as plain Markdown."""
+    """A derivation, inputs, measurements or calculator block as plain Markdown."""
     soup = BeautifulSoup(block_html, "html.parser")
+    widget = soup.select_one("[data-widget][data-config]")
+    if widget is not None:  # a calculator at its default setting: its results, then its arithmetic
+        results = widget.select_one("table.hb-widget__outputs")
+        parts = [_block_text(str(results))] if results is not None else []
+        parts += [_block_text(str(d)) for d in widget.select(".hb-derivation")]
+        return "\n\n".join(parts)
     derivation = soup.select_one(".hb-derivation")
     if derivation is not None:
         quantity = derivation.select_one(".hb-derivation__quantity")
@@ -192,3 +199,17 @@ def llms_txt(site_name: str, summary: str, entries: list[PageEntry]) -> str:
               f"- [Question cards]({ANKI_FILE}): every question and quiz item with its answer, as CSV for Anki",
               "- [The whole handbook as one PDF](handbook.pdf): built by `make pdf`", ""]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def notebook_markdown(notebook_json: str) -> str:
+    """A notebook as plain Markdown: its Markdown cells as they are, its code cells fenced (the outputs are computed
+    when the site is built; the page shows them, and the downloadable notebook recomputes them)."""
+    cells = json.loads(notebook_json).get("cells", [])
+    parts = []
+    for cell in cells:
+        source = "".join(cell.get("source", []))
+        if cell.get("cell_type") == "markdown":
+            parts.append(source.strip())
+        elif cell.get("cell_type") == "code" and source.strip():
+            parts.append(f"```python\n{source.rstrip()}\n```")
+    return "\n\n".join(parts) + "\n"

@@ -74,7 +74,7 @@ def test_outline_lists_every_chapter(outline, site_dir):
                             page.read_text(encoding="utf-8"), re.S)
         h1 = re.search(r"<h1\b[^>]*>(.*?)</h1>", article.group(1), re.S) if article else None
         if h1 is not None:
-            title = html.unescape(re.sub(r"<a class=\"headerlink\".*?</a>|<[^>]+>", "", h1.group(1), flags=re.S))
+            title = html.unescape(re.sub(r"<a class=\"(?:headerlink|anchor-link)\".*?</a>|<[^>]+>", "", h1.group(1), flags=re.S))
             if _squash(title) not in {_squash(t) for t in titles}:
                 missing.append(f"{rel}: {title}")
     assert not missing, "pages without a bookmark: " + "; ".join(missing)
