@@ -194,3 +194,27 @@ def test_replica_timing_no_negative_parts():
     t = r.timing(3)
     assert t.tpot_s == 0.0  # one output token: no decode steps
     assert t.ttft_engine_s > 0
+
+
+@pytest.mark.parametrize("model, tp", [(M8, 1), (M70, 4), (catalog.model("mixtral-8x7b"), 2)])
+def test_step_total_without_breakdown_is_the_same_number(model, tp):
+    # step_s is the solvers' fast path: it must be step().total_s to the last bit, or pages and widgets would drift
+    sm = StepModel(Deployment(model, H100, tp, FP8, FP8))
+    for decoders in (0.0, 0.5, 1.0, 7.3, 64.0, 511.0):
+        for prompt, keys in ((0.0, 0.0), (1.0, 1.0), (2048.0, 1024.5), (8192.0, 4096.5)):
+            for logits in (None, 1.0, decoders + 0.25):
+                assert sm.step_s(decoders, 1500.0, prompt, keys, logits) == sm.step(decoders, 1500.0, prompt, keys,
+                                                                                    logits).total_s
+
+
+def test_replica_reuses_a_steady_state_and_it_equals_a_fresh_solve():
+    r = Replica(Deployment(M70, H100, 4, FP8, FP8), 1000, 300)
+    first = r.timing(12.5)
+    assert r.timing(12.5) is first
+    assert Replica(Deployment(M70, H100, 4, FP8, FP8), 1000, 300).timing(12.5) == first
+    # the breakdown a result shows is computed from the same steady state
+    out = r.open_loop(2.0)
+    assert out["decode_step_ms"] == pytest.approx(
+        out["step_gemm_ms"] + out["step_attention_ms"] + out["step_comm_ms"] + out["step_overhead_ms"]
+        + out["step_elementwise_ms"])
+    assert 0.0 <= out["prefill_time_fraction"] < 1.0

@@ -178,6 +178,7 @@ def line_chart(chart: Mapping[str, Any], result: Mapping[str, Any]) -> str:
     body.append(f'<line x1="{left}" y1="{bottom}" x2="{right}" y2="{bottom}" class="hb-chart__axis"/>')
     body.append(f'<line x1="{left}" y1="{top}" x2="{left}" y2="{bottom}" class="hb-chart__axis"/>')
     body.append(_text((left + right) / 2, height - 8, x_spec.get("label", x_spec["field"]), "hb-chart__axis-label"))
+    x_labels = {x: _label(x_spec["field"], x) for x, _ in rows}  # every series' tooltips name the same loads
     for index, s in enumerate(series):
         css = f"hb-chart__series--{index}"
         path = [(px(x), py(values[index]), x, values[index]) for x, values in rows if values[index] is not None]
@@ -186,7 +187,7 @@ def line_chart(chart: Mapping[str, Any], result: Mapping[str, Any]) -> str:
         d = " ".join(f"{'M' if i == 0 else 'L'}{a:.1f},{b:.1f}" for i, (a, b, _, _) in enumerate(path))
         body.append(f'<path d="{d}" class="{css} hb-chart__line"/>')
         for a, b, x, y in path:
-            tip = f"{s.get('label', s['field'])}: {_label(s['field'], y)} at {_label(x_spec['field'], x)}"
+            tip = f"{s.get('label', s['field'])}: {_label(s['field'], y)} at {x_labels[x]}"
             body.append(f'<circle cx="{a:.1f}" cy="{b:.1f}" r="3" class="{css} hb-chart__point">'
                         f"<title>{escape(tip)}</title></circle>")
     for rule, value in rules:

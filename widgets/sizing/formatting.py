@@ -11,6 +11,7 @@ Conventions (see docs/conventions.md):
 
 from __future__ import annotations
 
+import functools
 import math
 
 # unit id -> ladder of (symbol, size of one symbol in SI units), smallest first.
@@ -85,9 +86,10 @@ def _pick_rung(value: float, ladder: tuple[tuple[str, float], ...], digits: int)
     if value == 0:
         return next(((symbol, size) for symbol, size in ladder if size == 1.0), ladder[0])
     chosen = ladder[0]
+    rounded = abs(_round_sig(value, digits))
     for symbol, size in ladder:
         # Step up once the number would read 1,000 or more of the smaller unit (after rounding).
-        if abs(_round_sig(value, digits)) >= size:
+        if rounded >= size:
             chosen = (symbol, size)
     return chosen
 
@@ -233,6 +235,7 @@ _FIELD_SUFFIXES: tuple[tuple[str, str, float], ...] = (
 _QUALIFIERS = ("_per_gpu", "_per_replica", "_on_demand", "_spot", "_total", "_mean", "_median", "_p50", "_p90", "_p95", "_p99")
 
 
+@functools.lru_cache(maxsize=1024)  # charts and results look the same few hundred names up again and again
 def unit_for_field(name: str) -> tuple[str, float]:
     """The unit a field's name declares (``ttft_ms`` → seconds, scale 1e-3); plain counts are dimensionless."""
     found = _match_suffix(name)

@@ -104,13 +104,14 @@ class StepModel:
         comp = flops / (self.flops * gemm_efficiency(self.eff, self.mfu_top, tokens))
         return (mem, True) if mem >= comp else (comp, False)
 
-    def step(self, decode_tokens: float, decode_context: float, prompt_tokens: float = 0.0, prompt_keys: float = 0.0,
-             logit_tokens: float | None = None) -> StepTime:
+    def _parts(self, decode_tokens: float, decode_context: float, prompt_tokens: float, prompt_keys: float,
+               logit_tokens: float | None) -> tuple[float, float, float, float, bool] | None:
+        """(gemm, attention, comm, elementwise, memory_bound) seconds of one step; None for an empty step."""
         d, p = max(decode_tokens, 0.0), max(prompt_tokens, 0.0)
         tokens = d + p
         logits = d if logit_tokens is None else logit_tokens
         if tokens <= 0:
-            return StepTime(0.0, 0.0, 0.0, 0.0, True)
+            return None
         dense, mem_bound = self._gemm(self.dense_bytes, self.dense_flops_per_token * tokens, tokens)
         gemm = dense
         if self.experts:
@@ -127,7 +128,24 @@ class StepModel:
         comm = 0.0
         if self.link is not None:
             comm = 2 * self.layers * engine_allreduce_time_s(self.tp, tokens * self.activation_bytes_per_token, self.link_bw, self.link)
-        return StepTime(gemm, attention, comm, self.overhead, mem_bound, tokens * self.elementwise_per_token)
+        return gemm, attention, comm, tokens * self.elementwise_per_token, mem_bound
+
+    def step(self, decode_tokens: float, decode_context: float, prompt_tokens: float = 0.0, prompt_keys: float = 0.0,
+             logit_tokens: float | None = None) -> StepTime:
+        parts = self._parts(decode_tokens, decode_context, prompt_tokens, prompt_keys, logit_tokens)
+        if parts is None:
+            return StepTime(0.0, 0.0, 0.0, 0.0, True)
+        gemm, attention, comm, elementwise, mem_bound = parts
+        return StepTime(gemm, attention, comm, self.overhead, mem_bound, elementwise)
+
+    def step_s(self, decode_tokens: float, decode_context: float, prompt_tokens: float = 0.0, prompt_keys: float = 0.0,
+               logit_tokens: float | None = None) -> float:
+        """``step(...).total_s`` without building the breakdown (the serving solvers' inner loop calls this)."""
+        parts = self._parts(decode_tokens, decode_context, prompt_tokens, prompt_keys, logit_tokens)
+        if parts is None:
+            return 0.0
+        gemm, attention, comm, elementwise, _ = parts
+        return gemm + attention + comm + self.overhead + elementwise
 
     def prefill(self, prompt_tokens: float) -> StepTime:
         """One step that carries a whole prompt alone (batch of one, nothing decoding)."""

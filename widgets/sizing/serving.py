@@ -67,8 +67,8 @@ class RequestTiming:
     ttft_engine_s: float
     tpot_s: float
     mean_step_s: float  # the average step of the whole engine
-    decode_step: StepTime  # a step with decode tokens only, at this load
-    prefill_share: float  # fraction of engine time spent on prompt work
+    other_decoders: float  # decode tokens of the other sequences in a step (time average)
+    all_decoders: float  # decode tokens of every sequence in a step, this one included (time average)
 
     def e2e_engine_s(self, output_tokens: int) -> float:
         return self.ttft_engine_s + (output_tokens - 1) * self.tpot_s
@@ -90,11 +90,12 @@ class Replica:
         self.keys = (input_tokens + 1.0) / 2.0
         self.overhead_s = d.engine.request_overhead_s if request_overhead_s is None else request_overhead_s
         self.capacity = max(self.mem.max_concurrency, 1)
+        self._timings: dict[float, RequestTiming] = {}  # the searches revisit loads (e.g. the saturated engine)
 
     # -- steps ---------------------------------------------------------------------------------------------------
     def _step(self, decoders: float, chunks: float) -> float:
         prompt = min(chunks * self.u, max(self.chunk, self.u))
-        return self.sm.step(decoders, self.decode_context, prompt, self.keys, decoders + chunks / self.n_chunks).total_s
+        return self.sm.step_s(decoders, self.decode_context, prompt, self.keys, decoders + chunks / self.n_chunks)
 
     def _mix(self, decoders: float, chunks: float) -> float:
         """Mean step time when the number of prompt chunks per step averages ``chunks``."""
@@ -110,6 +111,11 @@ class Replica:
     def timing(self, others: float) -> RequestTiming:
         """Steady state seen by a request sharing the engine with ``others`` sequences (formulas in the docstring)."""
         others = max(others, 0.0)
+        if others not in self._timings:
+            self._timings[others] = self._timing(others)
+        return self._timings[others]
+
+    def _timing(self, others: float) -> RequestTiming:
         decode_steps = self.L - 1
         # The step token budget covers decode tokens too: all B·(I + L − 1) tokens of a cycle must pass through it.
         S = max(decode_steps + self.n_chunks, (others + 1.0) * (self.I + decode_steps) / self.chunk)
@@ -121,12 +127,17 @@ class Replica:
         all_chunks = (others + 1.0) * self.I / (S * self.u)
         mean_step = self._mix(all_decoders, all_chunks)
         budget_wait = max(0.0, S - decode_steps - self.n_chunks) * mean_step
-        light = self.sm.step(all_decoders, self.decode_context)
-        share = max(0.0, 1.0 - light.total_s / mean_step) if mean_step > 0 else 0.0
-        # The breakdown shows the step this request decodes in, without prompt chunks: its own token plus the
-        # others' decoders. (The time-averaged engine step above counts this request as decoding only part time.)
-        own_decode = self.sm.step(1.0 + other_decoders, self.decode_context)
-        return RequestTiming(self.n_chunks * own + budget_wait, tpot, mean_step, own_decode, share)
+        return RequestTiming(self.n_chunks * own + budget_wait, tpot, mean_step, other_decoders, all_decoders)
+
+    def decode_step(self, t: RequestTiming) -> StepTime:
+        """The step this request decodes in, without prompt chunks: its own token plus the others' decoders. (The
+        time-averaged engine step counts this request as decoding only part time.)"""
+        return self.sm.step(1.0 + t.other_decoders, self.decode_context)
+
+    def prefill_share(self, t: RequestTiming) -> float:
+        """Fraction of engine time spent on prompt work: 1 − (a step of the decoders alone ÷ the mean step)."""
+        light = self.sm.step_s(t.all_decoders, self.decode_context)
+        return max(0.0, 1.0 - light / t.mean_step_s) if t.mean_step_s > 0 else 0.0
 
     # -- modes ---------------------------------------------------------------------------------------------------
     def closed_loop(self, clients: float) -> dict[str, Any]:
@@ -259,13 +270,16 @@ class Replica:
         e2e = ttft_mean + (self.L - 1) * tpot_mean
         makespan = span_total + self.overhead_s
         running = min(requests, cap)
-        timing = RequestTiming(ttft_mean, tpot_mean, light.total_s, light, 0.0)
-        return self._result(timing, ttft_mean, e2e, requests / makespan, running, 0.0, running / cap)
+        timing = RequestTiming(ttft_mean, tpot_mean, light.total_s, 0.0, 0.0)
+        return self._result(timing, ttft_mean, e2e, requests / makespan, running, 0.0, running / cap, step=light,
+                            prefill_share=0.0)
 
     # -- output --------------------------------------------------------------------------------------------------
     def _result(self, t: RequestTiming, ttft: float, e2e: float, requests_per_s: float, concurrency: float,
-                queue_s: float, utilization: float) -> dict[str, Any]:
-        step = t.decode_step
+                queue_s: float, utilization: float, step: StepTime | None = None,
+                prefill_share: float | None = None) -> dict[str, Any]:
+        """One operating point's outputs; ``step`` and ``prefill_share`` default to the steady state of ``t``."""
+        step = self.decode_step(t) if step is None else step
         return {
             "ttft_ms": ttft * 1e3,
             "tpot_ms": t.tpot_s * 1e3,
@@ -285,7 +299,7 @@ class Replica:
             "step_overhead_ms": step.overhead_s * 1e3,
             "step_elementwise_ms": step.elementwise_s * 1e3,
             "bound": step.dominant(),
-            "prefill_time_fraction": t.prefill_share,
+            "prefill_time_fraction": self.prefill_share(t) if prefill_share is None else prefill_share,
             "warnings": [],
         }
 
