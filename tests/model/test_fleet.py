@@ -166,3 +166,22 @@ def test_peak_to_average_range(value):
 def test_a_peak_beyond_the_sizing_limit_names_the_ratio():
     out = json.loads(api.run("fleet", json.dumps({**BASE, "requests_per_s": 50_000, "peak_to_average": 3})))
     assert out["error"]["field"] == "peak_to_average" and "150,000" in out["error"]["message"], out
+
+
+def test_capacity_search_is_within_one_bisection_of_the_slo_boundary():
+    from sizing.fleet import CAPACITY_BISECTIONS, aggregated_capacity
+    from sizing.memory import Deployment
+    from sizing.serving import Replica
+
+    d = Deployment(catalog.model("llama-3.1-70b"), H100, 4, catalog.precision("fp8"), catalog.precision("fp8"))
+    capacity = aggregated_capacity(d, 1000, 300, 0.8, 0.04)
+    r = Replica(d, 1000, 300)
+    width = r.saturated()["requests_per_s"] * 0.999 / 2 ** CAPACITY_BISECTIONS
+
+    def within(rate):
+        out = r.open_loop(rate)
+        return out["stable"] and out["ttft_p95_ms"] <= 800 and out["tpot_ms"] <= 40
+
+    # the rate found meets both SLOs and one bisection step above it does not: the boundary is pinned to 1/65,536
+    assert within(capacity)
+    assert not within(capacity + width)

@@ -81,6 +81,11 @@ def _tp_options(m, g, weights, kv, context, engine, fixed: int | None) -> list[i
     return out
 
 
+# Halvings of [0, saturation] in the search for a replica's capacity: 1/65,536 of the saturation rate, far finer than
+# the model's accuracy; each halving is a full steady-state solve, and this search is most of a fleet calculation.
+CAPACITY_BISECTIONS = 16
+
+
 def _bisect_max(ok, high: float, iterations: int = 22) -> float:
     """Largest x in (0, high] with ok(x) true, assuming ok is true below a threshold and false above it."""
     if ok(high):
@@ -113,7 +118,7 @@ def aggregated_capacity(d: Deployment, prompt: int, output: int, ttft_slo: float
 
     if not within(top * 1e-6):
         return None
-    return _bisect_max(within, top)
+    return _bisect_max(within, top, iterations=CAPACITY_BISECTIONS)
 
 
 def aggregated_pool(d: Deployment, prompt: int, output: int, rate: float, ttft_slo: float, tpot_slo: float,
