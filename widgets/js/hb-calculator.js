@@ -193,6 +193,7 @@
       render(answer);
       root.dataset.state = "ready";
       setStatus("Computed in your browser.", false);
+      HB.warmUp(() => engine.run(config.calculation, read.params));
     }
 
     function start() {
