@@ -1,6 +1,6 @@
 """What the generic calculator tests (test_calculators.py) do not cover, on the Memory & fit calculator: its selects
-are the catalog, a page without widgets requests no Pyodide file, the widget mounts after instant navigation and is
-usable from the keyboard, and it says so when Python cannot load."""
+are the catalog, a page without widgets requests no Pyodide (or mermaid) file, the widget mounts after instant
+navigation and is usable from the keyboard, and it says so when Python cannot load."""
 
 from __future__ import annotations
 
@@ -87,7 +87,7 @@ def test_choices_are_the_catalog(site_dir):
     assert select_ids == {"model": list(catalog.models()), "gpu": list(catalog.gpus()), "weights": list(catalog.precisions())}
 
 
-def test_page_without_widgets_requests_no_pyodide(watched, site_server):
+def test_page_without_widgets_requests_no_pyodide_or_mermaid(watched, site_server):
     page, watch = watched
     requested: list[str] = []
     page.on("request", lambda request: requested.append(request.url))
@@ -96,8 +96,8 @@ def test_page_without_widgets_requests_no_pyodide(watched, site_server):
         page.goto(site_server.base + path, wait_until="networkidle")
         page.mouse.wheel(0, 2000)
         page.wait_for_timeout(300)
-    heavy = [url for url in requested if "/vendor/pyodide/" in url or "/wheels/" in url]
-    assert not heavy, heavy
+    heavy = [url for url in requested if "/vendor/pyodide/" in url or "/wheels/" in url or "/vendor/mermaid/" in url]
+    assert not heavy, heavy  # none of these pages draws a diagram, so mermaid is not fetched either
     # and the calculator page itself loads none until the reader uses it
     watch.current = PAGE
     page.goto(site_server.base + PAGE, wait_until="networkidle")
