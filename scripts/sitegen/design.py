@@ -28,7 +28,8 @@ def _text(text: str) -> str:
 
 def diagram_html(source: str, scenario: str, caption: str = "") -> str:
     figure = (f'<figure class="hb-diagram" data-scenario="{html.escape(scenario)}">'
-              f'<pre class="mermaid"><code>{html.escape(source, quote=False)}</code></pre>')
+              # focusable, like Material's code blocks: the source can scroll until mermaid has drawn it (or without JS)
+              f'<pre class="mermaid"><code tabindex="0">{html.escape(source, quote=False)}</code></pre>')
     if caption:
         figure += f"<figcaption>{_text(caption)}</figcaption>"
     return figure + "</figure>"

@@ -165,6 +165,34 @@
     return () => listeners.delete(listener);
   }
 
+  /* Start Python for one widget: its status line and <progress> bar follow the load, and the promise resolves with
+     the engine. If Python cannot start, the widget is marked unavailable, the reader gets unavailable(reason) (which
+     says what the page still shows) and the promise rejects, so the widget can offer to try again. */
+  function startWidget(root, bar, setStatus, unavailable) {
+    setStatus("Computing in your browser: loading Python…", true);
+    const stop = onProgress((p) => {
+      if (bar) {
+        bar.hidden = p.step >= p.steps || Boolean(p.error);
+        bar.max = p.steps;
+        bar.value = p.step;
+      }
+      if (!p.error && p.step > 0 && p.step < p.steps) setStatus("Computing in your browser: " + p.label + "…", true);
+    });
+    return python().then(
+      (engine) => {
+        stop();
+        return engine;
+      },
+      (error) => {
+        stop();
+        if (bar) bar.hidden = true;
+        root.dataset.state = "unavailable";
+        console.warn(root.dataset.widget + ": Python could not start", error);
+        setStatus(unavailable(error.message), false);
+        throw error;
+      });
+  }
+
   function scan() {
     document.querySelectorAll("[data-widget]").forEach((root) => {
       // A calculator's root carries its build-time config; its data-widget is the spec's name.
@@ -211,7 +239,7 @@
     scan();
   }
 
-  window.HB = { register, python, onProgress, wake, warmUp, root: ROOT };
+  window.HB = { register, python, onProgress, startWidget, wake, warmUp, root: ROOT };
   if (window.document$ && typeof window.document$.subscribe === "function") {
     window.document$.subscribe(scan);
   } else if (document.readyState === "loading") {

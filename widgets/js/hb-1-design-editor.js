@@ -381,27 +381,14 @@
     function start() {
       if (engine || pending) return;
       pending = true;
-      setStatus("Computing in your browser: loading Python…", true);
-      const stop = HB.onProgress((p) => {
-        progress.hidden = p.step >= p.steps || Boolean(p.error);
-        progress.max = p.steps;
-        progress.value = p.step;
-        if (!p.error && p.step > 0 && p.step < p.steps) setStatus("Computing in your browser: " + p.label + "…", true);
-      });
-      HB.python().then(
+      HB.startWidget(root, progress, setStatus, (reason) => "Python could not start in your browser (" + reason +
+                     "). The design shown is the page's default; reload to try again.").then(
         (loaded) => {
-          stop();
           engine = loaded;
           compute();
         },
-        (error) => {
-          stop();
+        () => {
           pending = false;
-          progress.hidden = true;
-          root.dataset.state = "unavailable";
-          console.warn(root.dataset.widget + ": Python could not start", error);
-          setStatus("Python could not start in your browser (" + error.message + "). The design shown is the page's " +
-                    "default; reload to try again.", false);
         });
     }
 

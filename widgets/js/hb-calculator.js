@@ -199,29 +199,14 @@
     function start() {
       if (engine || pending) return;
       pending = true;
-      setStatus("Computing in your browser: loading Python…", true);
-      const stop = HB.onProgress((p) => {
-        if (bar) {
-          bar.hidden = p.step >= p.steps || Boolean(p.error);
-          bar.max = p.steps;
-          bar.value = p.step;
-        }
-        if (!p.error && p.step > 0 && p.step < p.steps) setStatus("Computing in your browser: " + p.label + "…", true);
-      });
-      HB.python().then(
+      HB.startWidget(root, bar, setStatus, (reason) => "This calculator could not start Python in your browser (" +
+                     reason + "). The results shown are the page's defaults; reload to try again.").then(
         (loaded) => {
-          stop();
           engine = loaded;
           compute();
         },
-        (error) => {
-          stop();
+        () => {
           pending = false;
-          if (bar) bar.hidden = true;
-          root.dataset.state = "unavailable";
-          console.warn(name + ": Python could not start", error);
-          setStatus("This calculator could not start Python in your browser (" + error.message + "). " +
-                    "The results shown are the page's defaults; reload to try again.", false);
         });
     }
 
