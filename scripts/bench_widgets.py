@@ -53,8 +53,9 @@ def _toggle(spec) -> tuple[str, str, str]:
     for example in spec.examples:
         for name, value in example.items():
             default = calculators.field_value(scenario.input(name).value)
-            if str(value) != default:
-                return name, default, str(value)
+            # written as the form writes it (a boolean select's options are "true" and "false", not "True")
+            if calculators.field_value(value) != default:
+                return name, default, calculators.field_value(value)
     raise SystemExit(f"{spec.widget}: no example changes a field, nothing to time")
 
 
