@@ -105,3 +105,19 @@ def test_bar_rule_label_clears_the_legend():
                         if "hb-chart__swatch" in r.get("class", ""))
     rule_label = next(t for t in root.iter(f"{NS}text") if t.text.startswith("One GPU"))
     assert float(rule_label.get("y")) - 10 > legend_bottom  # the label's cap height sits below the swatches
+
+
+def test_time_ticks_stay_round_numbers():
+    # a tick at 100 s would otherwise read "1.67 min"; whole minutes and hours keep their unit; tooltips are unchanged
+    assert charts._tick_label("time_us", 100e6) == "100 s"
+    assert charts._tick_label("time_us", 1000e6) == "1,000 s"
+    assert charts._tick_label("time_us", 120e6) == "2 min"
+    assert charts._tick_label("time_us", 7200e6) == "2 h"
+    assert charts._tick_label("time_us", 10e6) == "10 s"
+    assert charts._tick_label("ttft_ms", 500.0) == "500 ms"
+    assert charts._label("time_us", 100e6) == "1.67 min"
+    chart = {"title": "t", "points": "curve", "x": {"field": "message_bytes", "scale": "log"},
+             "y": [{"field": "time_us"}], "y_scale": "log"}
+    result = {"curve": [{"message_bytes": 10.0**k, "time_us": 10.0**k} for k in range(3, 10)]}
+    texts = [t.text for t in _tree(charts.svg(chart, result)).iter(f"{NS}text")]
+    assert "100 s" in texts and "1.67 min" not in texts

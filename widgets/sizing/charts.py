@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from html import escape
 from typing import Any
 
-from .formatting import format_field, unit_for_field
+from .formatting import format_field, format_quantity, unit_for_field
 
 WIDTH = 640
 LINE_HEIGHT = 300
@@ -90,6 +90,21 @@ def _label(field: str, value: float) -> str:
         return f"{value:g}"
 
 
+_WHOLE_TIME_UNITS_S = (60.0, 3600.0, 86400.0)  # min, h, days
+
+
+def _tick_label(field: str, value: float) -> str:
+    """A tick's label: as ``_label``, except that a time of a minute or more that is not a whole number of minutes,
+    hours or days stays in seconds. Ticks are round in seconds (a log axis has one at 100 s), and "1.67 min" is not a
+    round number to read an axis by."""
+    unit, scale = unit_for_field(field)
+    seconds = value * scale
+    if unit == "s" and seconds >= 60.0 and not any(
+            seconds >= size and abs(seconds / size - round(seconds / size)) < 1e-9 for size in _WHOLE_TIME_UNITS_S):
+        return format_quantity(seconds, "s", digits=3, force="s")
+    return _label(field, value)
+
+
 def _text(x: float, y: float, text: str, css: str, anchor: str = "middle", extra: str = "") -> str:
     return (f'<text x="{x:.1f}" y="{y:.1f}" class="{css}" text-anchor="{anchor}"{extra}>{escape(text)}</text>')
 
@@ -151,7 +166,7 @@ def line_chart(chart: Mapping[str, Any], result: Mapping[str, Any]) -> str:
     height = LINE_HEIGHT
     y_ticks = [t for t in (log_ticks(y_low, y_high) if log_y else nice_ticks(0.0, y_high)) if y_low <= t <= y_high]
     # Long tick labels ("$2.10 per 1M tokens") widen the left margin instead of running off the drawing.
-    widest = max((len(_label(y_field, t)) for t in y_ticks), default=0)
+    widest = max((len(_tick_label(y_field, t)) for t in y_ticks), default=0)
     left = max(MARGIN_LEFT, math.ceil(12 + TICK_CHAR_WIDTH * widest))
     right, top, bottom = WIDTH - MARGIN_RIGHT, MARGIN_TOP, height - MARGIN_BOTTOM
 
@@ -168,13 +183,13 @@ def line_chart(chart: Mapping[str, Any], result: Mapping[str, Any]) -> str:
     body: list[str] = []
     for tick in y_ticks:
         body.append(f'<line x1="{left}" y1="{py(tick):.1f}" x2="{right}" y2="{py(tick):.1f}" class="hb-chart__grid"/>')
-        body.append(_text(left - 6, py(tick) + 4, _label(y_field, tick), "hb-chart__tick", "end"))
+        body.append(_text(left - 6, py(tick) + 4, _tick_label(y_field, tick), "hb-chart__tick", "end"))
     x_ticks = log_ticks(x_low, x_high) if log_x else nice_ticks(x_low, x_high)
     for tick in x_ticks:
         if not x_low <= tick <= x_high * (1 + 1e-9):
             continue
         body.append(f'<line x1="{px(tick):.1f}" y1="{bottom}" x2="{px(tick):.1f}" y2="{bottom + 4}" class="hb-chart__axis"/>')
-        body.append(_text(px(tick), bottom + 17, _label(x_spec["field"], tick), "hb-chart__tick"))
+        body.append(_text(px(tick), bottom + 17, _tick_label(x_spec["field"], tick), "hb-chart__tick"))
     body.append(f'<line x1="{left}" y1="{bottom}" x2="{right}" y2="{bottom}" class="hb-chart__axis"/>')
     body.append(f'<line x1="{left}" y1="{top}" x2="{left}" y2="{bottom}" class="hb-chart__axis"/>')
     body.append(_text((left + right) / 2, height - 8, x_spec.get("label", x_spec["field"]), "hb-chart__axis-label"))
@@ -234,7 +249,7 @@ def bar_chart(chart: Mapping[str, Any], result: Mapping[str, Any]) -> str:
         if tick > high:
             continue
         body.append(f'<line x1="{px(tick):.1f}" y1="{top}" x2="{px(tick):.1f}" y2="{bottom}" class="hb-chart__grid"/>')
-        body.append(_text(px(tick), bottom + 17, _label(value_field, tick), "hb-chart__tick"))
+        body.append(_text(px(tick), bottom + 17, _tick_label(value_field, tick), "hb-chart__tick"))
     for row, point in enumerate(points):
         y0 = top + row * group
         body.append(_text(left - 8, y0 + len(series) * (BAR_HEIGHT + BAR_GAP) / 2 + 4,
