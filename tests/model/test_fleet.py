@@ -168,20 +168,30 @@ def test_a_peak_beyond_the_sizing_limit_names_the_ratio():
     assert out["error"]["field"] == "peak_to_average" and "150,000" in out["error"]["message"], out
 
 
-def test_capacity_search_is_within_one_bisection_of_the_slo_boundary():
-    from sizing.fleet import CAPACITY_BISECTIONS, aggregated_capacity
+@pytest.mark.parametrize("model, gpu, tp, weights, prompt, output, ttft_s, tpot_s", [
+    ("llama-3.1-70b", "h100-sxm", 4, "fp8", 1000, 300, 0.8, 0.04),
+    ("llama-3.1-8b", "h100-sxm", 1, "bf16", 2000, 200, 0.5, 0.03),
+    # a 1B scorer: the SLO binds with ~2 of 2,000 KV slots busy, where an even split of the slots would be too coarse
+    ("llama-3.2-1b", "l4", 1, "bf16", 256, 1, 0.05, 0.05),
+])
+def test_capacity_is_the_largest_rate_within_the_slos(model, gpu, tp, weights, prompt, output, ttft_s, tpot_s):
+    from sizing.fleet import CAPACITY_TOLERANCE, aggregated_capacity
     from sizing.memory import Deployment
     from sizing.serving import Replica
 
-    d = Deployment(catalog.model("llama-3.1-70b"), H100, 4, catalog.precision("fp8"), catalog.precision("fp8"))
-    capacity = aggregated_capacity(d, 1000, 300, 0.8, 0.04)
-    r = Replica(d, 1000, 300)
-    width = r.saturated()["requests_per_s"] * 0.999 / 2 ** CAPACITY_BISECTIONS
+    precision = catalog.precision(weights)
+    d = Deployment(catalog.model(model), catalog.gpu(gpu), tp, precision, precision)
+    capacity = aggregated_capacity(d, prompt, output, ttft_s, tpot_s)
+    r = Replica(d, prompt, output)
 
     def within(rate):
         out = r.open_loop(rate)
-        return out["stable"] and out["ttft_p95_ms"] <= 800 and out["tpot_ms"] <= 40
+        return out["stable"] and out["ttft_p95_ms"] / 1e3 <= ttft_s and out["tpot_ms"] / 1e3 <= tpot_s
 
-    # the rate found meets both SLOs and one bisection step above it does not: the boundary is pinned to 1/65,536
-    assert within(capacity)
-    assert not within(capacity + width)
+    # the reference: 40 plain halvings over the rate, each a full Poisson solve
+    low, high = 0.0, r.saturated()["requests_per_s"] * 0.999
+    for _ in range(40):
+        mid = (low + high) / 2
+        low, high = (mid, high) if within(mid) else (low, mid)
+    assert capacity == pytest.approx(low, rel=10 * CAPACITY_TOLERANCE)
+    assert capacity <= low * (1 + 1e-7)  # never above the boundary (the Poisson solve's own tolerance aside)

@@ -81,9 +81,9 @@ def _tp_options(m, g, weights, kv, context, engine, fixed: int | None) -> list[i
     return out
 
 
-# Halvings of [0, saturation] in the search for a replica's capacity: 1/65,536 of the saturation rate, far finer than
-# the model's accuracy; each halving is a full steady-state solve, and this search is most of a fleet calculation.
-CAPACITY_BISECTIONS = 16
+# The search for a replica's capacity stops when the engine's mean occupancy is known to this share: far finer than
+# the model's accuracy, and the rate it sustains is known at least as finely (E2E does not fall as occupancy grows).
+CAPACITY_TOLERANCE = 1e-5
 
 
 def _bisect_max(ok, high: float, iterations: int = 22) -> float:
@@ -106,19 +106,36 @@ def replicas_for(rate: float, capacity: float, headroom: float) -> int:
 
 
 def aggregated_capacity(d: Deployment, prompt: int, output: int, ttft_slo: float, tpot_slo: float) -> float | None:
-    """Largest Poisson rate one aggregated replica serves within both SLOs; None if it misses one even unloaded."""
+    """Largest Poisson rate one aggregated replica serves within both SLOs; None if it misses one even unloaded.
+
+    The search runs over the engine's mean occupancy b (sequences in it), not over the rate: the rate that keeps b
+    sequences in the engine is b ÷ E2E (Little's law, ``Replica.open_loop_at_occupancy``), so a probe needs no root
+    solve, and rate, TTFT and TPOT all grow with b. It halves the ratio between a b within the SLOs and one beyond them
+    (geometric midpoints: the answer may sit at a thousandth of the KV slots or near all of them) until they are
+    within ``CAPACITY_TOLERANCE`` of each other, and answers the rate at the lower one."""
     r = Replica(d, prompt, output)
     if not r.mem.fits:
         return None
     top = r.saturated()["requests_per_s"] * 0.999
 
-    def within(x: float) -> bool:
-        out = r.open_loop(x)
+    def within(out: dict) -> bool:
         return out["stable"] and out["ttft_p95_ms"] / 1e3 <= ttft_slo and out["tpot_ms"] / 1e3 <= tpot_slo
 
-    if not within(top * 1e-6):
+    unloaded = top * 1e-6
+    if not within(r.open_loop(unloaded)):
         return None
-    return _bisect_max(within, top, iterations=CAPACITY_BISECTIONS)
+    if within(r.open_loop(top)):
+        return top
+    low, high = r.capacity * 1e-9, float(r.capacity)  # the wait diverges as b nears the slots: never within there
+    if not within(r.open_loop_at_occupancy(low)):
+        return unloaded
+    while high > low * (1.0 + CAPACITY_TOLERANCE):
+        mid = math.sqrt(low * high)
+        if within(r.open_loop_at_occupancy(mid)):
+            low = mid
+        else:
+            high = mid
+    return min(r.open_loop_at_occupancy(low)["requests_per_s"], top)
 
 
 def aggregated_pool(d: Deployment, prompt: int, output: int, rate: float, ttft_slo: float, tpot_slo: float,

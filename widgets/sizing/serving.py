@@ -200,7 +200,18 @@ class Replica:
                 if side == -1:
                     f_hi /= 2
                 side = -1
-        t = self.timing(others(b))
+        return self._poisson(self.timing(others(b)), b, rate)
+
+    def open_loop_at_occupancy(self, occupancy: float) -> dict[str, Any]:
+        """``open_loop`` at the rate that keeps ``occupancy`` sequences in the engine on average (0 < occupancy < the
+        KV slots). Little's law gives that rate directly, occupancy ÷ E2E in the engine, so no root is solved: a
+        search over load that only needs to be monotone (fleet capacity) costs one steady state per probe, not five."""
+        t = self.timing(min(occupancy, self.capacity - 1.0))
+        return self._poisson(t, occupancy, occupancy / t.e2e_engine_s(self.L))
+
+    def _poisson(self, t: RequestTiming, b: float, rate: float) -> dict[str, Any]:
+        """The stable open-loop outputs with ``b`` sequences in the engine on average at ``rate`` (M/M/c wait)."""
+        cap = float(self.capacity)
         rho = min(b / cap, 1.0 - 1e-12)
         queue = rho ** math.sqrt(2.0 * (cap + 1.0)) / ((1.0 - rho) * rate)
         ttft = self.overhead_s + t.mean_step_s / 2 + queue + t.ttft_engine_s
