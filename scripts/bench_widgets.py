@@ -38,6 +38,13 @@ RECOMPUTE = """async ([sel, name, value]) => {
 }"""
 
 
+class _Server(http.server.ThreadingHTTPServer):
+    def handle_error(self, request, client_address) -> None:
+        # a page closed mid-download (the next calculator's context replaces it) is not a benchmark problem
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 class _Handler(http.server.SimpleHTTPRequestHandler):
     extensions_map = {**http.server.SimpleHTTPRequestHandler.extensions_map, **MIME_TYPES}
 
@@ -70,7 +77,7 @@ def main() -> int:
     specs = calculators.load_specs()
     if args.only:
         specs = {args.only: specs[args.only]}
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Handler, directory=str(ROOT / "site")))
+    server = _Server(("127.0.0.1", 0), functools.partial(_Handler, directory=str(ROOT / "site")))
     threading.Thread(target=server.serve_forever, daemon=True).start()
     base = f"http://127.0.0.1:{server.server_port}/"
     colds, earlies, warms = [], [], []
