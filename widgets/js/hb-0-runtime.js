@@ -165,10 +165,14 @@
     return () => listeners.delete(listener);
   }
 
-  /* Start Python for one widget: its status line and <progress> bar follow the load, and the promise resolves with
-     the engine. If Python cannot start, the widget is marked unavailable, the reader gets unavailable(reason) (which
-     says what the page still shows) and the promise rejects, so the widget can offer to try again. */
-  function startWidget(root, bar, setStatus, unavailable) {
+  /* Start Python for one widget, once: its status line and <progress> bar follow the load, then ready(engine) runs.
+     If Python cannot start, the widget is marked unavailable, the reader gets unavailable(reason) (which says what the
+     page still shows), and the next call tries again. */
+  const starting = new WeakSet();
+
+  function startWidget(root, bar, setStatus, unavailable, ready) {
+    if (starting.has(root)) return;
+    starting.add(root);
     setStatus("Computing in your browser: loading Python…", true);
     const stop = onProgress((p) => {
       if (bar) {
@@ -178,18 +182,18 @@
       }
       if (!p.error && p.step > 0 && p.step < p.steps) setStatus("Computing in your browser: " + p.label + "…", true);
     });
-    return python().then(
+    python().then(
       (engine) => {
         stop();
-        return engine;
+        ready(engine);
       },
       (error) => {
         stop();
+        starting.delete(root);
         if (bar) bar.hidden = true;
         root.dataset.state = "unavailable";
         console.warn(root.dataset.widget + ": Python could not start", error);
         setStatus(unavailable(error.message), false);
-        throw error;
       });
   }
 

@@ -70,7 +70,6 @@
     const builtFigure = root.querySelector("figure.hb-diagram");
     const withLens = Boolean(options.lens);
     let engine = null;
-    let pending = false;
     let lastSource = builtFigure ? builtFigure.querySelector("pre, code").textContent : "";
     let lastSvg = "";
 
@@ -379,17 +378,13 @@
     }
 
     function start() {
-      if (engine || pending) return;
-      pending = true;
+      if (engine) return;
       HB.startWidget(root, progress, setStatus, (reason) => "Python could not start in your browser (" + reason +
-                     "). The design shown is the page's default; reload to try again.").then(
-        (loaded) => {
-          engine = loaded;
-          compute();
-        },
-        () => {
-          pending = false;
-        });
+                     "). The design shown is the page's default; reload to try again.",
+                     (loaded) => {
+                       engine = loaded;
+                       compute();
+                     });
     }
 
     function changed() {

@@ -30,7 +30,6 @@
       charts: chartBox ? chartBox.innerHTML : "",
     };
     let engine = null;
-    let pending = false;
 
     // The contract: outputs carry data-value; before the first computation it is the build's raw value.
     function builtValues() {
@@ -197,17 +196,13 @@
     }
 
     function start() {
-      if (engine || pending) return;
-      pending = true;
+      if (engine) return;
       HB.startWidget(root, bar, setStatus, (reason) => "This calculator could not start Python in your browser (" +
-                     reason + "). The results shown are the page's defaults; reload to try again.").then(
-        (loaded) => {
-          engine = loaded;
-          compute();
-        },
-        () => {
-          pending = false;
-        });
+                     reason + "). The results shown are the page's defaults; reload to try again.",
+                     (loaded) => {
+                       engine = loaded;
+                       compute();
+                     });
     }
 
     function changed() {
