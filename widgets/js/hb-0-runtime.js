@@ -243,12 +243,18 @@
     scan();
   }
 
-  window.HB = { register, python, onProgress, startWidget, wake, warmUp, root: ROOT };
-  if (window.document$ && typeof window.document$.subscribe === "function") {
-    window.document$.subscribe(scan);
-  } else if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", scan);
-  } else {
-    scan();
+  /* Run fn on this page and on every page instant navigation brings in (Material's document$); without Material,
+     once the document is parsed. */
+  function onPage(fn) {
+    if (window.document$ && typeof window.document$.subscribe === "function") {
+      window.document$.subscribe(fn);
+    } else if (document.readyState === "loading") {
+      document.addEventListener("DOMContentLoaded", fn);
+    } else {
+      fn();
+    }
   }
+
+  window.HB = { register, python, onProgress, onPage, startWidget, wake, warmUp, root: ROOT };
+  onPage(scan);
 })();

@@ -1,7 +1,7 @@
 /* "Copy link" on every question (q-<track>-<nnn>) and worked problem (wp-…): a real <button> after the heading's
    text, so Tab reaches it and Enter or Space presses it. It copies the page's address with the heading's id; where
    the clipboard is not available it shows the link selected in a field for the reader to copy. Re-run on every
-   instant navigation (Material's document$). */
+   instant navigation (HB.onPage). */
 (function () {
   "use strict";
   const TARGETS = "article h2[id^='wp-'], article h3[id^='wp-'], article [data-difficulty][id^='q-']";
@@ -49,15 +49,5 @@
     heading.insertBefore(field, permalink);
   }
 
-  function scan() {
-    document.querySelectorAll(TARGETS).forEach(add);
-  }
-
-  if (window.document$ && typeof window.document$.subscribe === "function") {
-    window.document$.subscribe(scan);
-  } else if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", scan);
-  } else {
-    scan();
-  }
+  HB.onPage(() => document.querySelectorAll(TARGETS).forEach(add));
 })();
