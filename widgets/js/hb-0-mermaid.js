@@ -48,7 +48,6 @@
     mermaidAPI: {
       getSiteConfig: () => Object.assign({}, config || {}),
     },
-    load,
   };
   window.mermaid = standIn;
 })();
