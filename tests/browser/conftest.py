@@ -131,3 +131,29 @@ def built_site_url(root: Path) -> str:
     match = re.search(r"^site_url:\s*(\S+)\s*$", (root / "mkdocs.yml").read_text(encoding="utf-8"), re.MULTILINE)
     assert match, "mkdocs.yml has no site_url (Material's instant navigation needs one)"
     return match.group(1).strip("\"'")
+
+
+_AXE_RUN = """async (selector) => {
+    // axe reads colours as they are drawn: a button still fading between its hover and resting colours can fail the
+    // contrast check half-way, so let every finite animation and transition finish first.
+    await Promise.all(document.getAnimations()
+        .filter((a) => a.effect && a.effect.getComputedTiming().endTime !== Infinity)
+        .map((a) => a.finished.catch(() => null)));
+    const r = await axe.run(document.querySelector(selector), {resultTypes: ['violations']});
+    return r.violations.filter((v) => ['serious', 'critical'].includes(v.impact))
+        .map((v) => v.id + ': ' + v.help + ' — ' + v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join(', '));
+}"""
+
+
+@pytest.fixture(scope="session")
+def axe(root: Path):
+    """axe(page, selector) -> the serious or critical accessibility violations inside selector (axe-core, vendored
+    from npm for the tests only), checked once transitions have settled."""
+    source = (root / "node_modules" / "axe-core" / "axe.min.js").read_text(encoding="utf-8")
+
+    def run(page, selector: str) -> list[str]:
+        if page.evaluate("typeof axe") != "object":
+            page.add_script_tag(content=source)
+        return page.evaluate(_AXE_RUN, selector)
+
+    return run

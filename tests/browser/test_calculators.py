@@ -10,7 +10,6 @@ text; nothing leaves 127.0.0.1 and the console stays clean.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
@@ -18,7 +17,6 @@ from bs4 import BeautifulSoup
 from sitegen import calculators
 
 SPECS = calculators.load_specs()
-AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
 PAYLOAD = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>'
 
 
@@ -135,16 +133,6 @@ def _assert_matches(page, spec, params: dict) -> None:
         assert BeautifulSoup(drawn, "html.parser").get_text() == want, f"{spec.widget}: chart {index} differs"
 
 
-def _axe(page, spec) -> list[str]:
-    page.add_script_tag(content=AXE.read_text(encoding="utf-8"))
-    found = page.evaluate("""async (sel) => {
-        const r = await axe.run(document.querySelector(sel), {resultTypes: ['violations']});
-        return r.violations.filter(v => ['serious', 'critical'].includes(v.impact))
-          .map(v => v.id + ': ' + v.help + ' — ' + v.nodes.map(n => n.target.join(' ')).slice(0, 3).join(', '));
-    }""", _root(spec))
-    return found
-
-
 @pytest.mark.parametrize("widget", sorted(SPECS))
 def test_built_page_shows_the_default_scenario(widget, site_dir):
     from sizing import values
@@ -171,7 +159,7 @@ def test_built_page_shows_the_default_scenario(widget, site_dir):
 
 
 @pytest.mark.parametrize("widget", sorted(SPECS))
-def test_calculator_in_the_browser(widget, watched, site_server):
+def test_calculator_in_the_browser(widget, watched, site_server, axe):
     spec = SPECS[widget]
     page, watch = watched
     watch.current = _url(spec)
@@ -179,7 +167,7 @@ def test_calculator_in_the_browser(widget, watched, site_server):
     page.goto(site_server.base + _url(spec), wait_until="domcontentloaded")
     page.wait_for_function("(sel) => document.querySelector(sel)?.dataset.state === 'idle'", arg=_root(spec))
     assert page.evaluate("typeof loadPyodide") == "undefined", "Pyodide must not load before the reader uses the widget"
-    violations = _axe(page, spec)
+    violations = axe(page, _root(spec))
     assert not violations, "\n".join(violations)
 
     # Examples: each computes what CPython computes, and the URL holds the setting.
@@ -191,7 +179,7 @@ def test_calculator_in_the_browser(widget, watched, site_server):
         _wait_ready(page, spec)
         assert page.evaluate("() => Object.fromEntries(new URLSearchParams(location.search))") == setting
         _assert_matches(page, spec, _typed(spec, setting))
-    violations = _axe(page, spec)
+    violations = axe(page, _root(spec))
     assert not violations, "after computing:\n" + "\n".join(violations)
 
     # A fresh load of the URL restores the same state and outputs.

@@ -5,27 +5,19 @@ copy and download work, errors sit next to their field, and labels carrying HTML
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from urllib.parse import urlencode
 
 from sizing import api, scenarios
 
 BUILDER = "calculators/diagram-builder/"
 REVIEW = "calculators/design-review/"
-AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
 
 
-def _axe(page) -> list[str]:
+def _axe(page, axe) -> list[str]:
     """Serious or critical accessibility violations inside the widget (the diagram's shadow root included)."""
     page.mouse.move(0, 0)  # Material's hover and focus colours for buttons are its theme's, not the widget's
     page.evaluate("() => document.activeElement && document.activeElement.blur()")
-    if not page.evaluate("typeof axe") == "object":
-        page.add_script_tag(content=AXE.read_text(encoding="utf-8"))
-    return page.evaluate("""async () => {
-        const r = await axe.run(document.querySelector('[data-widget]'), {resultTypes: ['violations']});
-        return r.violations.filter(v => ['serious', 'critical'].includes(v.impact))
-          .map(v => v.id + ': ' + v.help + ' — ' + v.nodes.map(n => n.target.join(' ')).slice(0, 3).join(', '));
-    }""")
+    return axe(page, "[data-widget]")
 
 
 def _cpython(name: str, params: dict) -> dict:
@@ -80,15 +72,15 @@ def test_build_time_diagram_renders_without_python(watched, site_server):
     assert watch.problems() == []
 
 
-def test_builder_recomputes_like_cpython_and_draws(watched, site_server):
+def test_builder_recomputes_like_cpython_and_draws(watched, site_server, axe):
     page, watch = watched
     watch.current = BUILDER
     _open(page, site_server, BUILDER)
     page.wait_for_function("() => document.querySelector('[data-widget]').dataset.state === 'idle'")
-    assert _axe(page) == []
+    assert _axe(page, axe) == []
     page.fill("[data-widget=diagram-builder] [name=requests_per_s]", "45")
     _computed(page)
-    assert _axe(page) == []
+    assert _axe(page, axe) == []
     root = page.locator("[data-widget=diagram-builder]")
     assert root.get_attribute("data-state") == "ready" and root.get_attribute("data-diagram") == "drawn"
     query = _params(page)
@@ -185,7 +177,7 @@ def test_html_and_script_in_labels_render_as_text(watched, site_server):
     assert watch.problems() == []
 
 
-def test_review_through_a_lens_matches_cpython(watched, site_server):
+def test_review_through_a_lens_matches_cpython(watched, site_server, axe):
     page, watch = watched
     watch.current = REVIEW
     _open(page, site_server, REVIEW)
@@ -205,7 +197,7 @@ def test_review_through_a_lens_matches_cpython(watched, site_server):
     assert shown == [[f["severity"], f["check"], "Evidence " + f["evidence_text"]] for f in expected["findings"]]
     assert page.locator(".hb-review__level").get_attribute("data-level") == expected["level"]
     assert "admission-control" not in [row[1] for row in shown]
-    assert _axe(page) == []
+    assert _axe(page, axe) == []
     assert _svg_size(page)["nodes"] == len(expected["components"])
     assert watch.problems() == []
 

@@ -114,18 +114,12 @@ def test_print_shows_notes_instead_of_text_boxes(watched, site_server):
     assert not watch.problems()
 
 
-def test_axe_finds_no_serious_violations_in_both_states(watched, site_server, root):
+def test_axe_finds_no_serious_violations_in_both_states(watched, site_server, axe):
     page, _ = watched
     _open(page, site_server)
-    page.add_script_tag(content=(root / "node_modules" / "axe-core" / "axe.min.js").read_text(encoding="utf-8"))
-    check = """async (sel) => {
-        const r = await axe.run(document.querySelector(sel), {resultTypes: ['violations']});
-        return r.violations.filter(v => ['serious', 'critical'].includes(v.impact))
-          .map(v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).slice(0, 3).join(', '));
-    }"""
-    assert page.evaluate(check, ROOT) == []
+    assert axe(page, ROOT) == []
     _grade(page, GRADES)
-    assert page.evaluate(check, ROOT) == []
+    assert axe(page, ROOT) == []
 
 
 def test_mounts_after_instant_navigation(watched, site_server, built_site_url):
